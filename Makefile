@@ -1,0 +1,52 @@
+# gymgate: `make run` serves on :8000, `make test` runs every check. Both set up .venv first.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+PORT ?= 8000
+ADMIN_TOKEN_FILE := .gymgate-admin-token
+
+# Extra prerequisites of `make test`, added by the files in mk/ (browsers, Postgres, …).
+TEST_PREREQS :=
+-include mk/*.mk
+
+.PHONY: install run test lint format bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "gymgate needs Python >= 3.11 ($(PYTHON) is older)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $@
+
+$(ADMIN_TOKEN_FILE):
+	@umask 077 && $(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(32))' > $@
+	@echo "made an admin token in $@"
+
+run: install $(ADMIN_TOKEN_FILE)
+	@echo "admin token: export GYMGATE_ADMIN_TOKEN=\$$(cat $(ADMIN_TOKEN_FILE))"
+	GYMGATE_ADMIN_TOKEN=$${GYMGATE_ADMIN_TOKEN:-$$(cat $(ADMIN_TOKEN_FILE))} \
+		$(BIN)/gymgate serve --host 0.0.0.0 --port $(PORT)
+
+lint: install
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/mypy
+
+format: install
+	$(BIN)/ruff format src tests benchmarks
+	$(BIN)/ruff check --fix src tests benchmarks
+
+test: install $(TEST_PREREQS)
+	$(MAKE) --no-print-directory lint
+	$(BIN)/pytest
+
+bench: install
+	$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,135 @@
+"""The Litestar application factory: `create_app(settings)` wires everything together."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from litestar import Litestar, Router
+from litestar.config.cors import CORSConfig
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.static_files import create_static_files_router
+
+from gymgate import __version__
+from gymgate.api.auth import authenticated_gate
+from gymgate.api.controllers.gate import GateController
+from gymgate.api.controllers.meta import MetaController
+from gymgate.api.controllers.operator import OperatorController
+from gymgate.api.controllers.passes import PassController
+from gymgate.api.controllers.payments import PaymentController
+from gymgate.api.deps import provide_runtime, provide_session
+from gymgate.api.errors import EXCEPTION_HANDLERS
+from gymgate.api.runtime import Runtime
+from gymgate.clock import Clock, SystemClock
+from gymgate.db import Database
+from gymgate.keystore import KeyStore, ReloadingKeySet
+from gymgate.payments import MockPaymentProvider, PaymentProvider
+from gymgate.settings import Settings
+
+__all__ = ["create_app", "create_app_from_env"]
+
+log = logging.getLogger("gymgate")
+PROJECT_WEB_DIR = Path(__file__).resolve().parents[3] / "web"
+
+
+def _web_dir(settings: Settings) -> Path | None:
+    for candidate in (settings.web_dir, PROJECT_WEB_DIR, Path.cwd() / "web"):
+        if candidate is not None and (candidate / "index.html").is_file():
+            return candidate.resolve()
+    return None
+
+
+async def _sweep_forever(runtime: Runtime) -> None:
+    while True:
+        await asyncio.sleep(runtime.settings.cleanup_interval_seconds)
+        try:
+            swept = await runtime.sweep_used_passes()
+            log.debug("swept %d expired used-pass rows", swept)
+        except Exception as error:  # a sweep that fails is retried next interval
+            log.warning("used-pass sweep failed: %s", type(error).__name__)
+
+
+def create_app(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    provider: PaymentProvider | None = None,
+) -> Litestar:
+    """A gymgate app; the database and keys are opened in its lifespan, not here."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        database = Database(settings)
+        runtime = Runtime(
+            settings=settings,
+            clock=clock or SystemClock(),
+            database=database,
+            keys=ReloadingKeySet(KeyStore(settings.keys_dir), settings.key_reload_seconds),
+            provider=provider or MockPaymentProvider(),
+        )
+        app.state.runtime = runtime
+        sweeper = asyncio.create_task(_sweep_forever(runtime))
+        try:
+            yield
+        finally:
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
+            await database.close()
+
+    route_handlers: list[object] = [
+        PaymentController,
+        PassController,
+        Router(
+            "/",
+            route_handlers=[GateController],
+            dependencies={"gate": Provide(authenticated_gate)},
+        ),
+        OperatorController,
+        MetaController,
+    ]
+    web_dir = _web_dir(settings)
+    if web_dir is not None:
+        route_handlers.append(
+            create_static_files_router(path="/", directories=[web_dir], html_mode=True, name="web")
+        )
+    return Litestar(
+        route_handlers=route_handlers,  # type: ignore[arg-type]
+        lifespan=[lifespan],
+        dependencies={
+            "runtime": Provide(provide_runtime, sync_to_thread=False),
+            "session": Provide(provide_session),
+        },
+        exception_handlers=EXCEPTION_HANDLERS,
+        request_max_body_size=settings.max_body_bytes,
+        cors_config=(
+            CORSConfig(
+                allow_origins=list(settings.cors_origins),
+                allow_methods=["GET", "POST"],
+                allow_headers=["authorization", "content-type"],
+            )
+            if settings.cors_origins
+            else None
+        ),
+        openapi_config=OpenAPIConfig(
+            title="gymgate",
+            version=__version__,
+            description="Pay, get a signed QR pass, be let in exactly once.",
+            path="/schema",
+            components=Components(
+                security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}
+            ),
+        ),
+        debug=False,
+    )
+
+
+def create_app_from_env() -> Litestar:
+    """Factory for `uvicorn --factory` (each worker reads the same environment)."""
+    return create_app(Settings.from_env(os.environ))

@@ -1,0 +1,67 @@
+"""The gate: POST /verify, the product's hot path."""
+
+from __future__ import annotations
+
+from litestar import Controller, Response, post
+from litestar.background_tasks import BackgroundTask
+from litestar.di import NamedDependency
+from litestar.exceptions import ValidationException
+from litestar.params import JSONBody
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gymgate.api.runtime import Runtime
+from gymgate.api.schemas import VerifyRequest, VerifyResponse
+from gymgate.clock import to_iso
+from gymgate.services.checkin import Decision, check_in
+
+__all__ = ["GateController", "decision_body"]
+
+
+def decision_body(decision: Decision) -> VerifyResponse:
+    """The contract's /verify answer (also printed by `gymgate verify`)."""
+    claims = decision.claims
+    if decision.allowed and claims is not None:
+        return VerifyResponse(
+            status="allow",
+            pass_id=claims.pass_id,
+            user_id=claims.user_id,
+            expires_at=to_iso(claims.expires_at),
+        )
+    return VerifyResponse(
+        status="deny",
+        reason=decision.reason,
+        pass_id=claims.pass_id if claims and decision.used_at else None,
+        used_at=to_iso(decision.used_at) if decision.used_at else None,
+        used_gate=decision.used_gate,
+    )
+
+
+class GateController(Controller):
+    tags = ["gate"]
+
+    @post("/verify", status_code=200, summary="Admit a pass at most once")
+    async def verify(
+        self,
+        data: JSONBody[VerifyRequest],
+        session: NamedDependency[AsyncSession],
+        runtime: NamedDependency[Runtime],
+        gate: NamedDependency[str],
+    ) -> Response[VerifyResponse]:
+        """Allow or deny (with its reason); every call is audited before it is answered.
+
+        Needs `Authorization: Bearer <gate secret>`; the audit row names the gate that
+        secret belongs to.
+        """
+        token = data.token if isinstance(data.token, str) else None
+        decision = await check_in(
+            session,
+            runtime.verifier,
+            runtime.keys.current(),
+            runtime.clock,
+            token=token or "",
+            gate=gate,
+        )
+        if token is None:
+            raise ValidationException("token is required and must be a string (the pass token)")
+        sweep = BackgroundTask(runtime.sweep_used_passes) if runtime.sweep_due() else None
+        return Response(decision_body(decision), background=sweep)

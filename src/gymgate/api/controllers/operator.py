@@ -1,0 +1,104 @@
+"""Operator views: the audit log, its totals, and the signing keys. Admin token only."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from litestar import Controller, get
+from litestar.di import NamedDependency
+from litestar.params import FromQuery, Parameter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gymgate.api.auth import require_admin
+from gymgate.api.runtime import Runtime
+from gymgate.api.schemas import (
+    AuditItem,
+    AuditPageResponse,
+    AuditSummaryResponse,
+    KeyInfo,
+    KeyListResponse,
+)
+from gymgate.clock import to_iso
+from gymgate.services.audit import AuditFilter, list_audit, summarise_audit
+
+__all__ = ["OperatorController"]
+
+Result = Literal["allow", "deny"]
+Reason = Literal[
+    "malformed",
+    "bad_signature",
+    "unknown_key",
+    "expired",
+    "not_yet_valid",
+    "already_used",
+    "revoked",
+    "invalid_claims",
+]
+
+
+def _filter(
+    result: Result | None,
+    reason: Reason | None,
+    gate: str | None,
+    pass_id: str | None,
+    since: datetime | None,
+) -> AuditFilter:
+    return AuditFilter(result=result, reason=reason, gate=gate, pass_id=pass_id, since=since)
+
+
+class OperatorController(Controller):
+    tags = ["operator"]
+    guards = [require_admin]
+    security = [{"bearer": []}]
+
+    @get("/audit", summary="Audit log, newest first")
+    async def audit(
+        self,
+        session: NamedDependency[AsyncSession],
+        limit: Annotated[int, Parameter(ge=1, le=500)] = 50,
+        result: FromQuery[Result | None] = None,
+        reason: FromQuery[Reason | None] = None,
+        gate: FromQuery[str | None] = None,
+        pass_id: FromQuery[str | None] = None,
+        since: FromQuery[datetime | None] = None,
+        before: Annotated[int | None, Parameter(ge=1, description="cursor: next_before")] = None,
+    ) -> AuditPageResponse:
+        """Every verify attempt: time, gate, result, reason, pass and user ids."""
+        page = await list_audit(
+            session, _filter(result, reason, gate, pass_id, since), limit=limit, before=before
+        )
+        items = [
+            AuditItem(
+                id=e.id,
+                at=to_iso(e.at),
+                gate=e.gate,
+                result=e.result,  # type: ignore[arg-type]  # allow or deny, by construction
+                reason=e.reason,
+                pass_id=e.pass_id,
+                user_id=e.user_id,
+            )
+            for e in page.items
+        ]
+        return AuditPageResponse(items=items, next_before=page.next_before)
+
+    @get("/audit/summary", summary="Totals by result and reason")
+    async def summary(
+        self,
+        session: NamedDependency[AsyncSession],
+        result: FromQuery[Result | None] = None,
+        reason: FromQuery[Reason | None] = None,
+        gate: FromQuery[str | None] = None,
+        since: FromQuery[datetime | None] = None,
+    ) -> AuditSummaryResponse:
+        totals = await summarise_audit(session, _filter(result, reason, gate, None, since))
+        return AuditSummaryResponse(totals.total, totals.by_result, totals.by_reason)
+
+    @get("/keys", summary="Signing keys and their status")
+    async def keys(self, runtime: NamedDependency[Runtime]) -> KeyListResponse:
+        return KeyListResponse(
+            items=[
+                KeyInfo(kid=e.kid, status=e.status, created_at=e.created_at)
+                for e in runtime.keys.current().entries
+            ]
+        )

@@ -1,0 +1,76 @@
+"""Passes: the signed token and its QR, and the holder's view of the pass's status."""
+
+from __future__ import annotations
+
+from litestar import Controller, MediaType, Response, get, post
+from litestar.di import NamedDependency
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import FromPath, JSONBody
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gymgate.api.runtime import Runtime
+from gymgate.api.schemas import GenerateQrRequest, GenerateQrResponse, PassStatusResponse
+from gymgate.clock import to_iso
+from gymgate.qr import qr_data_url, qr_png, qr_svg
+from gymgate.services.passes import issue_pass, pass_status
+
+__all__ = ["PassController"]
+
+
+class PassController(Controller):
+    tags = ["passes"]
+
+    @post(
+        "/generate_qr",
+        status_code=201,
+        summary="Sign the payment's pass and draw its QR",
+        responses={
+            201: ResponseSpec(
+                data_container=GenerateQrResponse,
+                description="json: the token and a PNG data URL; png/svg: the image itself",
+            )
+        },
+    )
+    async def generate_qr(
+        self,
+        data: JSONBody[GenerateQrRequest],
+        session: NamedDependency[AsyncSession],
+        runtime: NamedDependency[Runtime],
+    ) -> Response[GenerateQrResponse | bytes]:
+        """Re-generating re-signs the same pass: same pass_id, same expiry, one entry."""
+        issued = await issue_pass(
+            session,
+            runtime.keys.current(),
+            runtime.clock,
+            payment_id=data.payment_id,
+            issuer=runtime.settings.issuer,
+            ttl_seconds=runtime.settings.pass_ttl_seconds,
+        )
+        headers = {"Cache-Control": "no-store"}
+        if data.format == "png":
+            return Response(qr_png(issued.token), media_type="image/png", headers=headers)
+        if data.format == "svg":
+            return Response(qr_svg(issued.token), media_type="image/svg+xml", headers=headers)
+        body = GenerateQrResponse(
+            token=issued.token,
+            pass_id=issued.pass_id,
+            expires_at=to_iso(issued.expires_at),
+            qr=qr_data_url(issued.token),
+        )
+        return Response(body, media_type=MediaType.JSON, headers=headers)
+
+    @get("/passes/{pass_id:str}", summary="A pass's status (unused, used, revoked, expired)")
+    async def status(
+        self,
+        pass_id: FromPath[str],
+        session: NamedDependency[AsyncSession],
+        runtime: NamedDependency[Runtime],
+    ) -> PassStatusResponse:
+        found = await pass_status(session, runtime.clock, pass_id)
+        return PassStatusResponse(
+            pass_id=found.pass_id,
+            status=found.status,
+            expires_at=to_iso(found.expires_at),
+            used_at=to_iso(found.used_at) if found.used_at else None,
+            used_gate=found.used_gate,
+        )

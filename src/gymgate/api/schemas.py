@@ -1,0 +1,156 @@
+"""Request and response bodies of the HTTP API (msgspec Structs, documented in OpenAPI)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from msgspec import Meta, Struct
+
+__all__ = [
+    "AuditItem",
+    "AuditPageResponse",
+    "AuditSummaryResponse",
+    "CreatePaymentRequest",
+    "GenerateQrRequest",
+    "GenerateQrResponse",
+    "HealthResponse",
+    "Jwk",
+    "Jwks",
+    "KeyInfo",
+    "KeyListResponse",
+    "PassStatusResponse",
+    "PaymentResponse",
+    "VerifyRequest",
+    "VerifyResponse",
+]
+
+Id = Annotated[str, Meta(min_length=1, max_length=64, examples=["pay_3q2Y0lX9c1mZbQ8e"])]
+Timestamp = Annotated[str, Meta(description="ISO 8601, UTC", examples=["2026-11-25T18:04:00Z"])]
+
+
+class CreatePaymentRequest(Struct):
+    email: Annotated[str, Meta(max_length=254, examples=["ana@example.com"])]
+    name: Annotated[str, Meta(max_length=200, examples=["Ana"])] | None = None
+    simulate: (
+        Annotated[
+            Literal["completed", "failed", "pending"],
+            Meta(description="outcome the mock provider gives (default completed)"),
+        ]
+        | None
+    ) = None
+
+
+class PaymentResponse(Struct, omit_defaults=True):
+    payment_id: Id
+    user_id: Id
+    status: Literal["pending", "completed", "failed", "refunded"]
+    amount_cents: int
+    currency: str
+    created_at: Timestamp
+    checkout_url: str | None = None
+
+
+class GenerateQrRequest(Struct):
+    payment_id: Id
+    format: Annotated[
+        Literal["json", "png", "svg"],
+        Meta(description="json (token + data URL), or a bare png / svg image"),
+    ] = "json"
+
+
+class GenerateQrResponse(Struct):
+    token: Annotated[str, Meta(description="compact EdDSA JWT")]
+    pass_id: Id
+    expires_at: Timestamp
+    qr: Annotated[str, Meta(description="data:image/png;base64,… of the QR")]
+
+
+class PassStatusResponse(Struct, omit_defaults=True):
+    pass_id: Id
+    status: Literal["unused", "used", "revoked", "expired"]
+    expires_at: Timestamp
+    used_at: Timestamp | None = None
+    used_gate: str | None = None
+
+
+class VerifyRequest(Struct):
+    # Any, not str: a token of the wrong type is still an attempt, audited before the 400.
+    token: Annotated[
+        Any, Meta(description="the pass token (a string)", examples=["eyJhbGciOi..."])
+    ] = None
+    gate: (
+        Annotated[str, Meta(max_length=64, description="informational; the secret names the gate")]
+        | None
+    ) = None
+
+
+class VerifyResponse(Struct, omit_defaults=True):
+    status: Literal["allow", "deny"]
+    reason: (
+        Literal[
+            "malformed",
+            "bad_signature",
+            "unknown_key",
+            "expired",
+            "not_yet_valid",
+            "already_used",
+            "revoked",
+            "invalid_claims",
+        ]
+        | None
+    ) = None
+    pass_id: str | None = None
+    user_id: str | None = None
+    expires_at: Timestamp | None = None
+    used_at: Timestamp | None = None
+    used_gate: str | None = None
+
+
+class Jwk(Struct):
+    kty: str
+    crv: str
+    x: str
+    kid: str
+    use: str
+    alg: str
+
+
+class Jwks(Struct):
+    keys: list[Jwk]
+
+
+class AuditItem(Struct):
+    id: int
+    at: Timestamp
+    gate: str
+    result: Literal["allow", "deny"]
+    reason: str | None
+    pass_id: str | None
+    user_id: str | None
+
+
+class AuditPageResponse(Struct):
+    items: list[AuditItem]
+    next_before: Annotated[
+        int | None, Meta(description="pass as ?before= for the next, older page")
+    ]
+
+
+class AuditSummaryResponse(Struct):
+    total: int
+    by_result: dict[str, int]
+    by_reason: dict[str, int]
+
+
+class KeyInfo(Struct):
+    kid: str
+    status: Literal["active", "verify-only", "retired"]
+    created_at: Timestamp
+
+
+class KeyListResponse(Struct):
+    items: list[KeyInfo]
+
+
+class HealthResponse(Struct):
+    status: str

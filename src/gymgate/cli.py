@@ -1,0 +1,323 @@
+"""The `gymgate` command: serve, manage keys and gates, verify offline, migrate, read audit."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+import msgspec
+
+from gymgate.clock import SystemClock, to_iso
+from gymgate.db import Database, is_sqlite, schema_is_current, upgrade_database
+from gymgate.errors import GymgateError
+from gymgate.keystore import KeySet, KeyStore
+from gymgate.services.audit import AuditFilter, list_audit
+from gymgate.services.gates import add_gate, list_gates
+from gymgate.settings import Settings
+
+__all__ = ["main"]
+
+T = TypeVar("T")
+
+
+def _settings(context: click.Context) -> Settings:
+    settings: Settings = context.ensure_object(dict)["settings"]
+    return settings
+
+
+def _run(action: Callable[[], T]) -> T:
+    """Run a command body, turning domain errors into a one-line message and exit 1."""
+    try:
+        return action()
+    except GymgateError as error:
+        raise click.ClickException(str(error)) from None
+
+
+def _with_database(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
+    """Open the database (migrating an embedded SQLite first), run `work`, close it."""
+    if is_sqlite(settings.database_url):
+        upgrade_database(settings.database_url)
+
+    async def body() -> T:
+        database = Database(settings)
+        try:
+            return await work(database)
+        finally:
+            await database.close()
+
+    return asyncio.run(body())
+
+
+@click.group()
+@click.version_option(package_name="gymgate")
+@click.pass_context
+def main(context: click.Context) -> None:
+    """gymgate: gym passes as signed QR codes, admitted at most once.
+
+    Configuration comes from GYMGATE_* environment variables (see the README);
+    `gymgate config show` prints what is in effect.
+    """
+    try:
+        context.ensure_object(dict)["settings"] = Settings.from_env(os.environ)
+    except GymgateError as error:
+        raise click.ClickException(str(error)) from None
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64))
+@click.pass_context
+def serve(context: click.Context, host: str, port: int, workers: int) -> None:
+    """Run the HTTP service.
+
+    Makes a first signing key when keys/ has none, and migrates an embedded SQLite
+    database. A Postgres database must be migrated first with `gymgate db upgrade`.
+
+        gymgate serve --host 0.0.0.0 --port 8000
+    """
+    import uvicorn
+
+    settings = _settings(context)
+
+    def prepare() -> str:
+        settings.check_for_serving()
+        store = KeyStore(settings.keys_dir)
+        kid = store.ensure_active_key(SystemClock())
+        store.check_private_key_permissions()
+        if is_sqlite(settings.database_url):
+            upgrade_database(settings.database_url)
+        elif not schema_is_current(settings.database_url):
+            raise click.ClickException(
+                "the database schema is not up to date: run `gymgate db upgrade`"
+            )
+        return kid
+
+    kid = _run(prepare)
+    logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("gymgate").info("signing with kid %s", kid)
+    uvicorn.run(
+        "gymgate.api:create_app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=settings.log_level.lower(),
+        timeout_graceful_shutdown=10,
+    )
+
+
+@main.group()
+def keys() -> None:
+    """Manage signing keys (rotate, list, retire, export)."""
+
+
+@keys.command()
+@click.pass_context
+def rotate(context: click.Context) -> None:
+    """Make a new active signing key; older keys keep verifying until retired.
+
+    Prints the new kid on the last line. A running server notices within seconds.
+    """
+    store = KeyStore(_settings(context).keys_dir)
+    kid = _run(lambda: store.rotate(SystemClock()))
+    click.echo(f"new active key (older keys are now verify-only):\n{kid}")
+
+
+@keys.command(name="list")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+@click.pass_context
+def list_keys(context: click.Context, as_json: bool) -> None:
+    """List keys with kid, created time and status (active, verify-only, retired)."""
+    keyset = _run(KeyStore(_settings(context).keys_dir).load)
+    rows = [{"kid": e.kid, "created_at": e.created_at, "status": e.status} for e in keyset.entries]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    click.echo(f"{'KID':<18}{'STATUS':<13}CREATED")
+    for row in rows:
+        click.echo(f"{row['kid']:<18}{row['status']:<13}{row['created_at']}")
+
+
+@keys.command()
+@click.argument("kid")
+@click.pass_context
+def retire(context: click.Context, kid: str) -> None:
+    """Stop accepting tokens signed by KID (and delete its private key)."""
+    _run(lambda: KeyStore(_settings(context).keys_dir).retire(kid))
+    click.echo(f"retired {kid}: tokens it signed are now denied unknown_key")
+
+
+@keys.command()
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE.")
+@click.pass_context
+def export(context: click.Context, out: Path | None) -> None:
+    """Print (or write) the JWKS of the accepted public keys, for offline scanners.
+
+    gymgate keys export --out jwks.json
+    """
+    keyset = _run(KeyStore(_settings(context).keys_dir).load)
+    document = json.dumps(keyset.jwks(), indent=2) + "\n"
+    if out is None:
+        click.echo(document, nl=False)
+    else:
+        out.write_text(document)
+        click.echo(f"wrote {len(keyset.jwks()['keys'])} public key(s) to {out}", err=True)
+
+
+@main.group()
+def gates() -> None:
+    """Manage scanner credentials."""
+
+
+@gates.command(name="add")
+@click.argument("name")
+@click.pass_context
+def add_gate_command(context: click.Context, name: str) -> None:
+    """Create a scanner credential for gate NAME; prints its secret on the last line.
+
+    The secret is shown once: only its hash is stored.
+
+        SECRET=$(gymgate gates add front-door | tail -n1)
+    """
+    settings = _settings(context)
+
+    async def work(database: Database) -> str:
+        async with database.session() as session:
+            return await add_gate(session, SystemClock(), name)
+
+    secret = _run(lambda: _with_database(settings, work))
+    click.echo(f"gate {name} created; its secret (shown only now):\n{secret}")
+
+
+@gates.command(name="list")
+@click.pass_context
+def list_gates_command(context: click.Context) -> None:
+    """List gate names and when they were created."""
+    settings = _settings(context)
+
+    async def work(database: Database) -> list[tuple[str, str]]:
+        async with database.session() as session:
+            return [(g.name, to_iso(g.created_at)) for g in await list_gates(session)]
+
+    for name, created in _run(lambda: _with_database(settings, work)):
+        click.echo(f"{name:<24}{created}")
+
+
+@main.command()
+@click.argument("token")
+@click.option(
+    "--jwks",
+    "jwks_file",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="JWKS file from `gymgate keys export`.",
+)
+@click.pass_context
+def verify(context: click.Context, token: str, jwks_file: Path) -> None:
+    """Check TOKEN offline: signature and time only, no server, no database.
+
+    Prints the same JSON as POST /verify; exits 0 for allow, 1 for deny. It cannot know
+    whether the pass was already used: only the server's used-pass table knows that.
+    TOKEN may be '-' to read it from standard input.
+
+        gymgate verify "$TOKEN" --jwks jwks.json
+    """
+    from gymgate.api.controllers.gate import decision_body
+    from gymgate.services.checkin import Decision, verify_offline
+    from gymgate.tokens import TokenVerifier
+
+    settings = _settings(context)
+    if token == "-":  # noqa: S105  (not a password: "read from stdin")
+        token = sys.stdin.read().strip()
+    try:
+        document: Any = json.loads(jwks_file.read_text())
+    except (OSError, ValueError) as error:
+        raise click.ClickException(f"{jwks_file} is not a readable JWKS file: {error}") from None
+    keyset = _run(lambda: KeySet.from_jwks(document))
+    verifier = TokenVerifier(issuer=settings.issuer, leeway_seconds=settings.leeway_seconds)
+    checked = verify_offline(verifier, keyset, token, SystemClock().now())
+    decision = checked if isinstance(checked, Decision) else Decision("allow", claims=checked)
+    click.echo(msgspec.json.encode(decision_body(decision)).decode())
+    context.exit(0 if decision.allowed else 1)
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command()
+@click.pass_context
+def upgrade(context: click.Context) -> None:
+    """Apply migrations to GYMGATE_DATABASE_URL (SQLite or Postgres)."""
+    settings = _settings(context)
+    try:
+        upgrade_database(settings.database_url)
+    except (OSError, GymgateError) as error:
+        raise click.ClickException(f"could not migrate the database: {error}") from None
+    click.echo("database is up to date")
+
+
+@main.group()
+def audit() -> None:
+    """Read the audit log."""
+
+
+@audit.command(name="list")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 500))
+@click.option("--result", type=click.Choice(["allow", "deny"]))
+@click.option("--gate")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.pass_context
+def audit_list(
+    context: click.Context, limit: int, result: str | None, gate: str | None, as_json: bool
+) -> None:
+    """Show the newest verify attempts, newest first."""
+    settings = _settings(context)
+
+    async def work(database: Database) -> list[dict[str, Any]]:
+        async with database.session() as session:
+            page = await list_audit(
+                session, AuditFilter(result=result, gate=gate), limit=limit, before=None
+            )
+        return [
+            {
+                "at": to_iso(e.at),
+                "gate": e.gate,
+                "result": e.result,
+                "reason": e.reason,
+                "pass_id": e.pass_id,
+                "user_id": e.user_id,
+            }
+            for e in page.items
+        ]
+
+    for row in _run(lambda: _with_database(settings, work)):
+        if as_json:
+            click.echo(json.dumps(row))
+        else:
+            click.echo(
+                f"{row['at']:<29}{row['gate']:<16}{row['result']:<7}"
+                f"{row['reason'] or '-':<15}{row['pass_id'] or '-'}"
+            )
+
+
+@main.group()
+def config() -> None:
+    """Configuration."""
+
+
+@config.command()
+@click.pass_context
+def show(context: click.Context) -> None:
+    """Print the effective settings, secrets masked."""
+    for name, value in _settings(context).masked().items():
+        click.echo(f"{name}={value}")

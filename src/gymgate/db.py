@@ -1,0 +1,151 @@
+"""Engine and session set-up for SQLite (default, embedded) and Postgres, plus migrations.
+
+SQLite is tuned for many processes sharing one file: WAL (readers never block the writer),
+a busy timeout (writers queue instead of failing), and BEGIN IMMEDIATE on every transaction
+so a transaction takes the write lock up front and never dies upgrading a read lock.
+`synchronous=NORMAL` in WAL survives a killed process; only a power cut can lose the last
+commits, which `GYMGATE_SQLITE_SYNCHRONOUS=FULL` prevents at some cost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from gymgate.errors import ConfigError, StorageUnavailable
+from gymgate.models import Base
+from gymgate.settings import Settings
+
+__all__ = [
+    "Database",
+    "alembic_config",
+    "as_storage_unavailable",
+    "insert_unless_exists",
+    "is_sqlite",
+    "schema_is_current",
+    "upgrade_database",
+]
+
+
+def is_sqlite(url: str) -> bool:
+    return url.startswith("sqlite")
+
+
+def insert_unless_exists(
+    session: AsyncSession, model: type[Base], key: list[str], **values: Any
+) -> postgresql.Insert | sqlite.Insert:
+    """INSERT … ON CONFLICT (key) DO NOTHING, for whichever backend the session uses.
+
+    Add `.returning(...)` to learn whether the row went in: no row back means it existed.
+    """
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(model).values(**values).on_conflict_do_nothing(index_elements=key)
+
+
+def as_storage_unavailable(error: BaseException) -> StorageUnavailable | None:
+    """The domain error for a database that cannot be reached or stays locked, if it is one."""
+    if isinstance(error, OperationalError | InterfaceError | OSError | TimeoutError):
+        return StorageUnavailable("the database is not answering; nothing was recorded")
+    return None
+
+
+def _prepare_sqlite_file(url: str) -> None:
+    database = make_url(url).database
+    if database and database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+
+
+def create_engine(settings: Settings) -> AsyncEngine:
+    """An async engine with the per-backend settings described above."""
+    url = settings.database_url
+    if not is_sqlite(url):
+        return create_async_engine(url, pool_size=10, max_overflow=10, pool_recycle=1800)
+    _prepare_sqlite_file(url)
+    engine = create_async_engine(url, connect_args={"timeout": 30})
+    pragmas = (
+        "PRAGMA journal_mode=WAL",
+        f"PRAGMA synchronous={settings.sqlite_synchronous}",
+        f"PRAGMA busy_timeout={settings.sqlite_busy_timeout_ms}",
+        "PRAGMA foreign_keys=ON",
+    )
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves, below
+        cursor = dbapi_connection.cursor()
+        for pragma in pragmas:
+            cursor.execute(pragma)
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+class Database:
+    """The engine and a session factory; one per process, closed in the app lifespan."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.engine = create_engine(settings)
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    def session(self) -> AsyncSession:
+        return self.sessions()
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+def alembic_config(database_url: str) -> Config:
+    """An Alembic config pointing at the packaged migrations and the given database."""
+    config = Config()
+    config.set_main_option("script_location", "gymgate:migrations")
+    config.attributes["database_url"] = database_url
+    return config
+
+
+def upgrade_database(database_url: str, revision: str = "head") -> None:
+    """Apply migrations (synchronously; call it outside a running event loop)."""
+    if is_sqlite(database_url):
+        _prepare_sqlite_file(database_url)
+    command.upgrade(alembic_config(database_url), revision)
+
+
+def schema_is_current(database_url: str) -> bool:
+    """Whether the database is at the newest migration."""
+    head = ScriptDirectory.from_config(alembic_config(database_url)).get_current_head()
+
+    def current(connection: Connection) -> str | None:
+        return MigrationContext.configure(connection).get_current_revision()
+
+    async def read() -> str | None:
+        engine = create_async_engine(database_url)
+        try:
+            async with engine.connect() as connection:
+                return await connection.run_sync(current)
+        finally:
+            await engine.dispose()
+
+    try:
+        return asyncio.run(read()) == head
+    except OSError as exc:
+        raise ConfigError(f"GYMGATE_DATABASE_URL cannot be reached: {exc}") from None

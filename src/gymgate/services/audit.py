@@ -1,0 +1,78 @@
+"""Reading the audit log: newest first, filtered, paged by a cursor that stays stable."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gymgate.models import AuditEvent
+
+__all__ = ["AuditFilter", "AuditPage", "AuditSummary", "list_audit", "summarise_audit"]
+
+
+@dataclass(frozen=True, slots=True)
+class AuditFilter:
+    result: str | None = None
+    reason: str | None = None
+    gate: str | None = None
+    pass_id: str | None = None
+    since: datetime | None = None
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        conditions: list[ColumnElement[bool]] = []
+        if self.result is not None:
+            conditions.append(AuditEvent.result == self.result)
+        if self.reason is not None:
+            conditions.append(AuditEvent.reason == self.reason)
+        if self.gate is not None:
+            conditions.append(AuditEvent.gate == self.gate)
+        if self.pass_id is not None:
+            conditions.append(AuditEvent.pass_id == self.pass_id)
+        if self.since is not None:
+            conditions.append(AuditEvent.at >= self.since)
+        return conditions
+
+
+@dataclass(frozen=True, slots=True)
+class AuditPage:
+    items: list[AuditEvent]
+    next_before: int | None  # pass as `before` to get the next (older) page
+
+
+@dataclass(frozen=True, slots=True)
+class AuditSummary:
+    total: int
+    by_result: dict[str, int]
+    by_reason: dict[str, int]
+
+
+async def list_audit(
+    session: AsyncSession, where: AuditFilter, *, limit: int, before: int | None
+) -> AuditPage:
+    """Up to `limit` events, newest first, older than the `before` cursor if given."""
+    query = select(AuditEvent).where(*where.conditions())
+    if before is not None:
+        query = query.where(AuditEvent.id < before)
+    rows = list(await session.scalars(query.order_by(AuditEvent.id.desc()).limit(limit + 1)))
+    more = len(rows) > limit
+    items = rows[:limit]
+    return AuditPage(items, items[-1].id if more and items else None)
+
+
+async def summarise_audit(session: AsyncSession, where: AuditFilter) -> AuditSummary:
+    """Counts by result and by deny reason, e.g. for today's totals on the operator page."""
+    query = (
+        select(AuditEvent.result, AuditEvent.reason, func.count())
+        .where(*where.conditions())
+        .group_by(AuditEvent.result, AuditEvent.reason)
+    )
+    by_result: dict[str, int] = {}
+    by_reason: dict[str, int] = {}
+    for result, reason, count in await session.execute(query):
+        by_result[result] = by_result.get(result, 0) + count
+        if reason is not None:
+            by_reason[reason] = by_reason.get(reason, 0) + count
+    return AuditSummary(sum(by_result.values()), by_result, by_reason)

@@ -1,0 +1,222 @@
+"""Configuration read once from the environment into a frozen, injectable Settings.
+
+Nothing here reads the environment at import time: `Settings.from_env(os.environ)` is called
+by the CLI and the app factory, and tests build `Settings(...)` directly. Every `GYMGATE_*`
+variable is known; an unknown one or a bad value raises `ConfigError` naming the variable, so
+a typo fails at start-up instead of silently running with a default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gymgate.errors import ConfigError
+
+__all__ = ["ENV_PREFIX", "SETTINGS_DOC", "Settings"]
+
+ENV_PREFIX = "GYMGATE_"
+SQLITE_DEFAULT_URL = "sqlite+aiosqlite:///gymgate.db"
+SQLITE_SYNCHRONOUS_LEVELS = ("OFF", "NORMAL", "FULL", "EXTRA")
+MIN_ADMIN_TOKEN_LENGTH = 16
+
+# One line per variable: the README and `gymgate config show` are checked against it.
+SETTINGS_DOC: dict[str, str] = {
+    "DATABASE_URL": "SQLAlchemy async URL; default a SQLite file gymgate.db in the working "
+    "directory; Postgres via postgresql+asyncpg://user@host/db",
+    "KEYS_DIR": "directory of signing keys and their metadata (default keys/)",
+    "ADMIN_TOKEN": "bearer token for the operator API (/audit, /keys); at least 16 characters",
+    "PASS_TTL_SECONDS": "pass lifetime from its first QR generation (default 86400)",
+    "CORS_ORIGINS": "comma-separated origins allowed to call the API from a browser (default none)",
+    "ISSUER": "the iss claim of issued tokens and the only one accepted (default gymgate)",
+    "LEEWAY_SECONDS": "clock leeway when checking exp/iat (default 30)",
+    "PRICE_CENTS": "price of one pass in cents (default 1500)",
+    "CURRENCY": "ISO 4217 currency of the price (default EUR)",
+    "MAX_BODY_BYTES": "largest request body accepted; larger gets 413 (default 16384)",
+    "DEV_MODE": "1 relaxes start-up checks meant for production (default 0)",
+    "SQLITE_SYNCHRONOUS": "SQLite synchronous level: NORMAL survives a crashed process, FULL "
+    "also a power cut (default NORMAL)",
+    "SQLITE_BUSY_TIMEOUT_MS": "how long SQLite waits for a lock before giving up (default 5000)",
+    "CLEANUP_INTERVAL_SECONDS": "how often expired used-pass rows are swept (default 60)",
+    "KEY_RELOAD_SECONDS": "how often a server checks keys/ for CLI changes (default 1)",
+    "RATE_LIMIT_PER_MINUTE": "requests per minute per client on the public write endpoints; "
+    "0 turns limiting off (default 0)",
+    "LOG_LEVEL": "DEBUG, INFO, WARNING or ERROR (default INFO)",
+    "WEB_DIR": "directory of the web pages served at /, /scan and /admin (default: the "
+    "project's web/)",
+}
+
+
+def _text(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be empty")
+    return value.strip()
+
+
+def _positive_int(value: str) -> int:
+    number = int(value)
+    if number <= 0:
+        raise ValueError("must be a positive whole number")
+    return number
+
+
+def _non_negative_int(value: str) -> int:
+    number = int(value)
+    if number < 0:
+        raise ValueError("must be zero or a positive whole number")
+    return number
+
+
+def _flag(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError("must be 1 or 0")
+
+
+def _origins(value: str) -> tuple[str, ...]:
+    origins = tuple(part.strip() for part in value.split(",") if part.strip())
+    for origin in origins:
+        if origin != "*" and not origin.startswith(("http://", "https://")):
+            raise ValueError(f"{origin!r} is not an http(s) origin")
+    return origins
+
+
+def _database_url(value: str) -> str:
+    if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+        raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+    return value
+
+
+def _currency(value: str) -> str:
+    if len(value) != 3 or not value.isalpha():
+        raise ValueError("must be a three-letter ISO 4217 code")
+    return value.upper()
+
+
+def _one_of(*choices: str) -> Callable[[str], str]:
+    def parse(value: str) -> str:
+        if value.upper() not in choices:
+            raise ValueError(f"must be one of {', '.join(choices)}")
+        return value.upper()
+
+    return parse
+
+
+_PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
+    "DATABASE_URL": ("database_url", _database_url),
+    "KEYS_DIR": ("keys_dir", lambda v: Path(_text(v))),
+    "ADMIN_TOKEN": ("admin_token", _text),
+    "PASS_TTL_SECONDS": ("pass_ttl_seconds", _positive_int),
+    "CORS_ORIGINS": ("cors_origins", _origins),
+    "ISSUER": ("issuer", _text),
+    "LEEWAY_SECONDS": ("leeway_seconds", _non_negative_int),
+    "PRICE_CENTS": ("price_cents", _positive_int),
+    "CURRENCY": ("currency", _currency),
+    "MAX_BODY_BYTES": ("max_body_bytes", _positive_int),
+    "DEV_MODE": ("dev_mode", _flag),
+    "SQLITE_SYNCHRONOUS": ("sqlite_synchronous", _one_of(*SQLITE_SYNCHRONOUS_LEVELS)),
+    "SQLITE_BUSY_TIMEOUT_MS": ("sqlite_busy_timeout_ms", _positive_int),
+    "CLEANUP_INTERVAL_SECONDS": ("cleanup_interval_seconds", _positive_int),
+    "KEY_RELOAD_SECONDS": ("key_reload_seconds", _positive_int),
+    "RATE_LIMIT_PER_MINUTE": ("rate_limit_per_minute", _non_negative_int),
+    "LOG_LEVEL": ("log_level", _one_of("DEBUG", "INFO", "WARNING", "ERROR")),
+    "WEB_DIR": ("web_dir", lambda v: Path(_text(v))),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything gymgate can be told; defaults are what `make run` uses."""
+
+    database_url: str = SQLITE_DEFAULT_URL
+    keys_dir: Path = Path("keys")
+    admin_token: str | None = field(default=None, repr=False)
+    pass_ttl_seconds: int = 24 * 3600
+    cors_origins: tuple[str, ...] = ()
+    issuer: str = "gymgate"
+    leeway_seconds: int = 30
+    price_cents: int = 1500
+    currency: str = "EUR"
+    max_body_bytes: int = 16 * 1024
+    dev_mode: bool = False
+    sqlite_synchronous: str = "NORMAL"
+    sqlite_busy_timeout_ms: int = 5000
+    cleanup_interval_seconds: int = 60
+    key_reload_seconds: int = 1
+    rate_limit_per_minute: int = 0
+    log_level: str = "INFO"
+    web_dir: Path | None = None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Settings:
+        """Read every `GYMGATE_*` variable; raise ConfigError on the first bad one."""
+        values: dict[str, Any] = {}
+        for name, raw in sorted(environ.items()):
+            if not name.startswith(ENV_PREFIX):
+                continue
+            key = name.removeprefix(ENV_PREFIX)
+            if key not in _PARSERS:
+                raise ConfigError(f"{name} is not a gymgate setting (known: {_known()})")
+            attribute, parse = _PARSERS[key]
+            try:
+                values[attribute] = parse(raw)
+            except ValueError as exc:
+                raise ConfigError(f"{name}={raw!r} is invalid: {exc}") from None
+        return cls(**values)
+
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with some fields changed (tests and the CLI's --options use it)."""
+        return dataclasses.replace(self, **changes)
+
+    def check_for_serving(self) -> None:
+        """Refuse to serve with a weak or missing admin token unless in dev mode."""
+        if self.dev_mode:
+            return
+        if self.admin_token is None:
+            raise ConfigError(
+                "GYMGATE_ADMIN_TOKEN is not set: set it (16+ characters) or GYMGATE_DEV_MODE=1"
+            )
+        if len(self.admin_token) < MIN_ADMIN_TOKEN_LENGTH:
+            raise ConfigError(
+                f"GYMGATE_ADMIN_TOKEN is too short: use at least {MIN_ADMIN_TOKEN_LENGTH} "
+                "characters"
+            )
+
+    def masked(self) -> dict[str, str]:
+        """The effective settings by variable name, secrets masked, for `config show`."""
+        shown: dict[str, str] = {}
+        for key, (attribute, _) in _PARSERS.items():
+            value = getattr(self, attribute)
+            if attribute == "admin_token":
+                text = "(not set)" if value is None else "****"
+            elif attribute == "database_url":
+                text = _mask_url_password(value)
+            elif isinstance(value, tuple):
+                text = ",".join(value)
+            elif value is None:
+                text = "(default)"
+            elif isinstance(value, bool):
+                text = "1" if value else "0"
+            else:
+                text = str(value)
+            shown[ENV_PREFIX + key] = text
+        return shown
+
+
+def _known() -> str:
+    return ", ".join(ENV_PREFIX + key for key in _PARSERS)
+
+
+def _mask_url_password(url: str) -> str:
+    scheme, sep, rest = url.partition("://")
+    credentials, at, host = rest.rpartition("@")
+    if not at or ":" not in credentials:
+        return url
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}{sep}{user}:****@{host}"

@@ -1,0 +1,158 @@
+"""Pass tokens: sign with the active Ed25519 key, verify against a KeySet with PyJWT.
+
+Verification runs in the contract's order and stops at the first failure, each failure
+mapping to exactly one deny reason:
+    parse     → malformed        (shape, base64url, JSON, forbidden header fields)
+    header    → bad_signature    (alg other than EdDSA: a token we never sign)
+              → unknown_key      (kid missing, not a string, or not in *our* key set)
+    signature → bad_signature
+    time      → expired / not_yet_valid  (with leeway; exp/iat missing or not integers
+                                          → invalid_claims)
+    claims    → invalid_claims   (iss, sub, jti)
+Time is checked here against the caller's clock, not PyJWT's, so tests never sleep.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+from jwt.exceptions import InvalidSignatureError, PyJWTError
+
+from gymgate.errors import KeyStoreError, TokenRejected
+from gymgate.keystore import KeySet
+
+__all__ = ["ALGORITHM", "MAX_TOKEN_LENGTH", "PassClaims", "TokenVerifier", "issue_token"]
+
+ALGORITHM = "EdDSA"
+MAX_TOKEN_LENGTH = 2048
+MAX_ID_LENGTH = 64
+# Largest timestamp we accept (year 9999); beyond it datetime arithmetic breaks.
+MAX_TIMESTAMP = 253_402_300_799
+
+# Three unpadded base64url segments. An Ed25519 signature is 64 bytes = 86 characters whose
+# last one carries 2 padding bits; only A, Q, g or w leave them zero, so the last check makes
+# the signature text canonical (no second spelling of the same token).
+_COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{85}[AQgw]")
+# Header fields that would change how PyJWT reads the token; we support none of them.
+_FORBIDDEN_HEADERS = frozenset({"crit", "b64"})
+
+# PyJWT checks the signature only; time and claims are checked below against our clock.
+_jwt = jwt.PyJWT(
+    options={
+        "verify_signature": True,
+        "verify_exp": False,
+        "verify_nbf": False,
+        "verify_iat": False,
+        "verify_aud": False,
+        "verify_iss": False,
+        "verify_sub": False,
+        "verify_jti": False,
+        "require": [],
+    }
+)
+_jws = jwt.PyJWS()
+
+
+@dataclass(frozen=True, slots=True)
+class PassClaims:
+    """What a verified token says: which pass, whose, until when, signed by which key."""
+
+    pass_id: str
+    user_id: str
+    issued_at: int
+    expires_at: int
+    kid: str
+
+
+def issue_token(
+    keyset: KeySet, *, issuer: str, pass_id: str, user_id: str, issued_at: int, expires_at: int
+) -> str:
+    """A compact EdDSA JWT for the pass, signed by the active key."""
+    kid = keyset.active_kid
+    if keyset.signing_key is None or kid is None:
+        raise KeyStoreError("no active signing key: run `gymgate keys rotate`")
+    claims = {"iss": issuer, "sub": user_id, "jti": pass_id, "iat": issued_at, "exp": expires_at}
+    return _jwt.encode(claims, keyset.signing_key, algorithm=ALGORITHM, headers={"kid": kid})
+
+
+class TokenVerifier:
+    """Checks tokens offline: signature and time against a KeySet, nothing else."""
+
+    def __init__(self, *, issuer: str, leeway_seconds: int) -> None:
+        self.issuer = issuer
+        self.leeway = leeway_seconds
+
+    def verify(self, token: str, keyset: KeySet, now: float) -> PassClaims:
+        """The token's claims, or TokenRejected with the contract's deny reason."""
+        header = _parse_header(token)
+        if header.get("alg") != ALGORITHM:
+            raise TokenRejected("bad_signature", "only EdDSA-signed tokens are accepted")
+        kid = header.get("kid")
+        key = keyset.verification_key(kid) if isinstance(kid, str) else None
+        if key is None or not isinstance(kid, str):
+            raise TokenRejected("unknown_key", "the token's kid is not one of our keys")
+        claims = _verified_payload(token, key)
+        expires_at, issued_at = self._check_time(claims, now)
+        pass_id, user_id = self._check_claims(claims)
+        return PassClaims(pass_id, user_id, issued_at, expires_at, kid)
+
+    def _check_time(self, claims: dict[str, Any], now: float) -> tuple[int, int]:
+        expires_at = _timestamp(claims, "exp")
+        issued_at = _timestamp(claims, "iat")
+        if now > expires_at + self.leeway:
+            raise TokenRejected("expired", "the pass has expired")
+        if issued_at > now + self.leeway:
+            raise TokenRejected("not_yet_valid", "the token was issued in the future")
+        if "nbf" in claims and _timestamp(claims, "nbf") > now + self.leeway:
+            raise TokenRejected("not_yet_valid", "the token is not valid yet")
+        if issued_at > expires_at:
+            raise TokenRejected("invalid_claims", "iat is after exp")
+        return expires_at, issued_at
+
+    def _check_claims(self, claims: dict[str, Any]) -> tuple[str, str]:
+        if claims.get("iss") != self.issuer:
+            raise TokenRejected("invalid_claims", "the token was issued by someone else")
+        return _identifier(claims, "jti"), _identifier(claims, "sub")
+
+
+def _parse_header(token: Any) -> dict[str, Any]:
+    if not isinstance(token, str) or len(token) > MAX_TOKEN_LENGTH:
+        raise TokenRejected("malformed", "not a gymgate pass")
+    if _COMPACT_JWS.fullmatch(token) is None:
+        raise TokenRejected("malformed", "not a compact JWS")
+    try:
+        header = _jws.get_unverified_header(token)
+    except PyJWTError:
+        raise TokenRejected("malformed", "the token header is unreadable") from None
+    if _FORBIDDEN_HEADERS & header.keys():
+        raise TokenRejected("malformed", "unsupported critical header")
+    return header
+
+
+def _verified_payload(token: str, key: Any) -> dict[str, Any]:
+    try:
+        claims = _jwt.decode(token, key, algorithms=[ALGORITHM])
+    except InvalidSignatureError:
+        raise TokenRejected("bad_signature", "the signature does not match") from None
+    except PyJWTError:
+        raise TokenRejected("malformed", "the token payload is unreadable") from None
+    if not isinstance(claims, dict):
+        raise TokenRejected("malformed", "the token payload is not an object")
+    return claims
+
+
+def _timestamp(claims: dict[str, Any], name: str) -> int:
+    value = claims.get(name)
+    if type(value) is not int or not 0 <= value <= MAX_TIMESTAMP:
+        raise TokenRejected("invalid_claims", f"{name} must be a whole number of seconds")
+    return value
+
+
+def _identifier(claims: dict[str, Any], name: str) -> str:
+    value = claims.get(name)
+    if not isinstance(value, str) or not 0 < len(value) <= MAX_ID_LENGTH:
+        raise TokenRejected("invalid_claims", f"{name} must be a short non-empty string")
+    return value
