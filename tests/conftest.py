@@ -1,0 +1,115 @@
+"""Builders shared by the suite: settings on tmp_path, fresh keys, a migrated database
+(SQLite and Postgres: every test that takes `database_url` runs on both), an app client,
+a gate secret, and a live server."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+from gymgate.api import create_app
+from gymgate.clock import FrozenClock
+from gymgate.db import Database
+from gymgate.keystore import KeyStore
+from gymgate.services.gates import add_gate
+from gymgate.settings import Settings
+from tests.databases import PostgresDatabase, SqliteTemplate, require_postgres
+from tests.live_server import LiveServer
+
+ADMIN_TOKEN = "test-admin-token-0123456789"
+# A fixed, realistic 'now' (2027-01-15T08:00:00Z) that tests move by hand.
+START = 1_799_913_600.0
+
+BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> SqliteTemplate:
+    return SqliteTemplate(tmp_path_factory.mktemp("sqlite-template"))
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[PostgresDatabase]:
+    require_postgres()
+    database = PostgresDatabase()
+    database.create()
+    yield database
+    database.drop()
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: SqliteTemplate
+) -> str:
+    """A migrated, empty database: a SQLite file, or the session's Postgres emptied."""
+    if request.param == "sqlite":
+        return sqlite_template.fresh_copy(tmp_path)
+    postgres: PostgresDatabase = request.getfixturevalue("postgres_database")
+    postgres.empty()
+    return postgres.url
+
+
+@pytest.fixture
+def keys_dir(tmp_path: Path) -> Path:
+    """A keys directory with one active key, made the way `gymgate keys rotate` makes it."""
+    directory = tmp_path / "keys"
+    KeyStore(directory).rotate(FrozenClock(START))
+    return directory
+
+
+@pytest.fixture
+def settings(database_url: str, keys_dir: Path) -> Settings:
+    return Settings(
+        database_url=database_url,
+        keys_dir=keys_dir,
+        admin_token=ADMIN_TOKEN,
+        key_reload_seconds=1,
+    )
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(START)
+
+
+@pytest.fixture
+def app(settings: Settings, clock: FrozenClock) -> Litestar:
+    return create_app(settings, clock=clock)
+
+
+@pytest.fixture
+async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
+    async with AsyncTestClient(app=app) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+async def database(settings: Settings) -> AsyncIterator[Database]:
+    """Direct database access, for arranging and inspecting state."""
+    db = Database(settings)
+    yield db
+    await db.close()
+
+
+@pytest.fixture
+async def gate_secret(database: Database, clock: FrozenClock) -> str:
+    """The secret of a gate named front-door."""
+    async with database.session() as session:
+        return await add_gate(session, clock, "front-door")
+
+
+@pytest.fixture
+def live_server(tmp_path: Path, settings: Settings) -> Iterator[LiveServer]:
+    """`gymgate serve` on a free port, on the test's database and keys, real clock."""
+    env = {
+        "GYMGATE_DATABASE_URL": settings.database_url,
+        "GYMGATE_KEYS_DIR": str(settings.keys_dir),
+        "GYMGATE_ADMIN_TOKEN": ADMIN_TOKEN,
+    }
+    with LiveServer(tmp_path, env) as server:
+        yield server
+
