@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from litestar import Controller, get
@@ -44,6 +44,8 @@ def _filter(
     pass_id: str | None,
     since: datetime | None,
 ) -> AuditFilter:
+    if since is not None and since.tzinfo is None:
+        since = since.replace(tzinfo=UTC)  # a time without an offset is read as UTC
     return AuditFilter(result=result, reason=reason, gate=gate, pass_id=pass_id, since=since)
 
 
