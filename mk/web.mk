@@ -1,0 +1,35 @@
+# Browser tests and the pages' vendored JS. `web-browser` installs Debian's chromium (the
+# tests drive it with Playwright) and ffmpeg (the scanner test's fake camera) when missing;
+# `web-assets` installs jsQR and axe-core from the npm registry as pinned in
+# web/package-lock.json and copies them into web/vendor/, where the pages load them from.
+TEST_PREREQS += web-browser web-assets
+
+WEB_NODE_STAMP := web/node_modules/.gymgate-stamp
+WEB_VENDOR_FILES := web/vendor/jsQR.js web/vendor/axe.min.js
+
+.PHONY: web-assets web-browser
+web-assets: $(WEB_VENDOR_FILES)
+
+$(WEB_NODE_STAMP): web/package.json web/package-lock.json
+	@command -v npm >/dev/null || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends npm; }
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+web/vendor/jsQR.js: $(WEB_NODE_STAMP)
+	@mkdir -p web/vendor
+	cp web/node_modules/jsqr/dist/jsQR.js $@
+
+web/vendor/axe.min.js: $(WEB_NODE_STAMP)
+	@mkdir -p web/vendor
+	cp web/node_modules/axe-core/axe.min.js $@
+
+web-browser:
+	@missing=""; \
+	command -v chromium >/dev/null || missing="chromium fonts-liberation"; \
+	command -v ffmpeg >/dev/null || missing="$$missing ffmpeg"; \
+	if [ -n "$$missing" ]; then \
+		echo "installing$$missing (apt-get) for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
