@@ -13,9 +13,16 @@ from typing import Any, TypeVar
 
 import click
 import msgspec
+from sqlalchemy.exc import SQLAlchemyError
 
 from gymgate.clock import SystemClock, to_iso
-from gymgate.db import Database, is_sqlite, schema_is_current, upgrade_database
+from gymgate.db import (
+    Database,
+    describe_database_error,
+    is_sqlite,
+    schema_is_current,
+    upgrade_database,
+)
 from gymgate.errors import GymgateError
 from gymgate.keystore import KeySet, KeyStore
 from gymgate.services.audit import AuditFilter, list_audit
@@ -38,6 +45,8 @@ def _run(action: Callable[[], T]) -> T:
         return action()
     except GymgateError as error:
         raise click.ClickException(str(error)) from None
+    except (OSError, SQLAlchemyError) as error:
+        raise click.ClickException(f"database error: {describe_database_error(error)}") from None
 
 
 def _with_database(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
@@ -261,8 +270,10 @@ def upgrade(context: click.Context) -> None:
     settings = _settings(context)
     try:
         upgrade_database(settings.database_url)
-    except (OSError, GymgateError) as error:
-        raise click.ClickException(f"could not migrate the database: {error}") from None
+    except (OSError, SQLAlchemyError, GymgateError) as error:
+        raise click.ClickException(
+            f"could not migrate the database: {describe_database_error(error)}"
+        ) from None
     click.echo("database is up to date")
 
 

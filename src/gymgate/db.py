@@ -20,7 +20,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -36,6 +36,7 @@ __all__ = [
     "Database",
     "alembic_config",
     "as_storage_unavailable",
+    "describe_database_error",
     "insert_unless_exists",
     "is_sqlite",
     "schema_is_current",
@@ -64,6 +65,11 @@ def as_storage_unavailable(error: BaseException) -> StorageUnavailable | None:
     if isinstance(error, OperationalError | InterfaceError | OSError | TimeoutError):
         return StorageUnavailable("the database is not answering; nothing was recorded")
     return None
+
+
+def describe_database_error(error: BaseException) -> str:
+    """One line saying why the database refused, without SQLAlchemy's boilerplate."""
+    return str(getattr(error, "orig", None) or error).splitlines()[0]
 
 
 def _prepare_sqlite_file(url: str) -> None:
@@ -147,5 +153,7 @@ def schema_is_current(database_url: str) -> bool:
 
     try:
         return asyncio.run(read()) == head
-    except OSError as exc:
-        raise ConfigError(f"GYMGATE_DATABASE_URL cannot be reached: {exc}") from None
+    except (OSError, SQLAlchemyError) as exc:
+        raise ConfigError(
+            f"GYMGATE_DATABASE_URL cannot be used: {describe_database_error(exc)}"
+        ) from None

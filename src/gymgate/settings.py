@@ -56,15 +56,22 @@ def _text(value: str) -> str:
     return value.strip()
 
 
+def _int(value: str) -> int:
+    try:
+        return int(value.strip())
+    except ValueError:
+        raise ValueError("must be a whole number") from None
+
+
 def _positive_int(value: str) -> int:
-    number = int(value)
+    number = _int(value)
     if number <= 0:
         raise ValueError("must be a positive whole number")
     return number
 
 
 def _non_negative_int(value: str) -> int:
-    number = int(value)
+    number = _int(value)
     if number < 0:
         raise ValueError("must be zero or a positive whole number")
     return number
