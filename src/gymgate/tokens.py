@@ -4,7 +4,7 @@ Verification runs in the contract's order and stops at the first failure, each f
 mapping to exactly one deny reason:
     parse     → malformed        (shape, base64url, JSON, forbidden header fields)
     header    → bad_signature    (alg other than EdDSA: a token we never sign)
-              → unknown_key      (kid missing, not a string, or not in *our* key set)
+              → unknown_key      (kid missing or not in *our* key set)
     signature → bad_signature
     time      → expired / not_yet_valid  (with leeway; exp/iat missing or not integers
                                           → invalid_claims)
@@ -32,10 +32,14 @@ MAX_ID_LENGTH = 64
 # Largest timestamp we accept (year 9999); beyond it datetime arithmetic breaks.
 MAX_TIMESTAMP = 253_402_300_799
 
-# Three unpadded base64url segments. An Ed25519 signature is 64 bytes = 86 characters whose
-# last one carries 2 padding bits; only A, Q, g or w leave them zero, so the last check makes
-# the signature text canonical (no second spelling of the same token).
-_COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{85}[AQgw]")
+# Three unpadded base64url segments (the signature may be empty: alg "none" is a forgery,
+# denied bad_signature at the header step like any other alg we never sign with).
+_COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
+# An Ed25519 signature is 64 bytes = 86 characters whose last one carries 2 padding bits;
+# only A, Q, g or w leave them zero, so this makes the signature text canonical (no second
+# spelling of the same token). Checked after alg and kid, so an HS256 forgery is not
+# mistaken for junk.
+_ED25519_SIGNATURE = re.compile(r"[A-Za-z0-9_-]{85}[AQgw]")
 # Header fields that would change how PyJWT reads the token; we support none of them.
 _FORBIDDEN_HEADERS = frozenset({"crit", "b64"})
 
@@ -133,6 +137,8 @@ def _parse_header(token: Any) -> dict[str, Any]:
 
 
 def _verified_payload(token: str, key: Any) -> dict[str, Any]:
+    if _ED25519_SIGNATURE.fullmatch(token.rpartition(".")[2]) is None:
+        raise TokenRejected("malformed", "not a canonical Ed25519 signature")
     try:
         claims = _jwt.decode(token, key, algorithms=[ALGORITHM])
     except InvalidSignatureError:
