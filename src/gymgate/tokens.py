@@ -6,6 +6,7 @@ mapping to exactly one deny reason:
     header    → bad_signature    (alg other than EdDSA: a token we never sign)
               → unknown_key      (kid missing or not in *our* key set)
     signature → bad_signature
+              → malformed        (duplicate JSON names or NaN, read strictly once signed)
     time      → expired / not_yet_valid  (with leeway; exp/iat missing or not integers
                                           → invalid_claims)
     claims    → invalid_claims   (iss, sub, jti)
@@ -14,12 +15,14 @@ Time is checked here against the caller's clock, not PyJWT's, so tests never sle
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from typing import Any
 
 import jwt
 from jwt.exceptions import InvalidSignatureError, PyJWTError
+from jwt.utils import base64url_decode
 
 from gymgate.errors import KeyStoreError, TokenRejected
 from gymgate.keystore import KeySet
@@ -140,14 +143,36 @@ def _verified_payload(token: str, key: Any) -> dict[str, Any]:
     if _ED25519_SIGNATURE.fullmatch(token.rpartition(".")[2]) is None:
         raise TokenRejected("malformed", "not a canonical Ed25519 signature")
     try:
-        claims = _jwt.decode(token, key, algorithms=[ALGORITHM])
+        payload = _jws.decode(token, key, algorithms=[ALGORITHM])
     except InvalidSignatureError:
         raise TokenRejected("bad_signature", "the signature does not match") from None
     except PyJWTError:
         raise TokenRejected("malformed", "the token payload is unreadable") from None
+    _strict_json(base64url_decode(token.partition(".")[0]))
+    claims = _strict_json(payload)
     if not isinstance(claims, dict):
         raise TokenRejected("malformed", "the token payload is not an object")
     return claims
+
+
+def _unique_names(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    document = dict(pairs)
+    if len(document) != len(pairs):
+        raise ValueError("duplicate name")
+    return document
+
+
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not JSON")
+
+
+def _strict_json(data: bytes) -> Any:
+    """Signed JSON read strictly: parsers disagree on duplicate names (first or last wins?)
+    and on NaN/Infinity, so one signed text could name two passes to two verifiers."""
+    try:
+        return json.loads(data, object_pairs_hook=_unique_names, parse_constant=_not_json)
+    except ValueError:
+        raise TokenRejected("malformed", "the token has duplicate or non-JSON fields") from None
 
 
 def _timestamp(claims: dict[str, Any], name: str) -> int:
