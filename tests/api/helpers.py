@@ -1,11 +1,21 @@
-"""Small request helpers for API tests: pay, get a pass, scan it."""
+"""Small helpers for API tests: pay, get a pass, scan it, read the audit, forge tokens."""
 
 from __future__ import annotations
 
+import base64
+import io
+import json
 from typing import Any
 
+import jwt
+import zxingcpp
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
+from PIL import Image
+
+from gymgate.keystore import KeyEntry, KeySet, kid_for
+from tests.conftest import ADMIN_TOKEN
 
 Client = AsyncTestClient[Litestar]
 
@@ -34,3 +44,55 @@ async def scan(client: Client, secret: str, token: Any, gate: str = "front-door"
     )
     assert response.status_code == 200, response.text
     return response.json()
+
+
+async def refund(client: Client, payment_id: str) -> dict[str, Any]:
+    response = await client.post(f"/payments/{payment_id}/refund")
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def audit_items(client: Client, **params: Any) -> list[dict[str, Any]]:
+    """The items of GET /audit (admin token), newest first."""
+    response = await client.get("/audit", params=params, headers=admin_headers())
+    assert response.status_code == 200, response.text
+    items: list[dict[str, Any]] = response.json()["items"]
+    return items
+
+
+def admin_headers() -> dict[str, str]:
+    return {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+
+def decode_qr(png: bytes) -> str:
+    """The text of the one QR code in a PNG, read with zxing-cpp."""
+    found = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))
+    assert len(found) == 1, f"expected one QR code, found {len(found)}"
+    text: str = found[0].text
+    return text
+
+
+def tampered(token: str, **claims: Any) -> str:
+    """The token with its payload changed (default: another sub), the signature kept."""
+    header, payload, signature = token.split(".")
+    decoded = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    decoded.update(claims or {"sub": "someone_else"})
+    forged = base64.urlsafe_b64encode(json.dumps(decoded).encode()).rstrip(b"=").decode()
+    return f"{header}.{forged}.{signature}"
+
+
+def signed_token(keyset: KeySet, claims: dict[str, Any]) -> str:
+    """A token with any claims, signed by the key set's active key (ours or a stranger's)."""
+    assert keyset.signing_key is not None
+    assert keyset.active_kid is not None
+    return jwt.encode(
+        claims, keyset.signing_key, algorithm="EdDSA", headers={"kid": keyset.active_kid}
+    )
+
+
+def stranger_keyset() -> KeySet:
+    """A key set nobody else knows: its tokens are unknown_key everywhere."""
+    private = Ed25519PrivateKey.generate()
+    entry = KeyEntry(kid_for(private.public_key()), "", "active", private.public_key())
+    return KeySet((entry,), private)
