@@ -32,7 +32,7 @@ run: install $(ADMIN_TOKEN_FILE)
 	GYMGATE_ADMIN_TOKEN=$${GYMGATE_ADMIN_TOKEN:-$$(cat $(ADMIN_TOKEN_FILE))} \
 		$(BIN)/gymgate serve --host 0.0.0.0 --port $(PORT)
 
-lint: install
+lint: install lint-containers
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy
