@@ -1,0 +1,199 @@
+"""The scanner page (`/scan`) in real Chromium: a fake camera showing our own QR, a keyboard
+wedge, and a server that goes away."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, Playwright, expect
+
+from tests.e2e.conftest import (
+    DESKTOP,
+    PHONE,
+    add_gate,
+    audit,
+    ffmpeg,
+    launch,
+    new_context,
+    new_pass,
+    qr_png,
+    remember,
+    serious_accessibility_violations,
+)
+from tests.live_server import LiveServer
+
+pytestmark = pytest.mark.e2e
+
+Screenshot = Callable[[Page, str], Path]
+
+
+def camera_video(png: bytes, directory: Path) -> Path:
+    """A one-second 640x480 y4m of the QR on white: what Chromium's fake camera plays, looped."""
+    picture, video = directory / "qr.png", directory / "qr.y4m"
+    picture.write_bytes(png)
+    subprocess.run(
+        [
+            ffmpeg(),
+            *("-y", "-loglevel", "error", "-loop", "1", "-i", str(picture)),
+            *("-vf", "scale=440:440,pad=640:480:100:20:white,format=yuv420p"),
+            *("-t", "1", "-r", "10", str(video)),
+        ],
+        check=True,
+        timeout=60,
+    )
+    return video
+
+
+def set_up_gate(page: Page, secret: str, name: str = "front-door") -> None:
+    """What the scanner keeps after its setup form, put there directly."""
+    page.goto("/scan")
+    remember(page, "gymgate.scanner", json.dumps({"name": name, "secret": secret}))
+    page.reload()
+    expect(page.locator("#scanner")).to_be_visible()
+
+
+def decision(page: Page, result: str, text: str) -> None:
+    """The newest decision is `result` and reads `text` (the history keeps it after 2 s)."""
+    newest = page.locator("#history li").first
+    expect(newest).to_have_attribute("data-result", result)
+    expect(newest).to_contain_text(text)
+
+
+def decoded_frames(page: Page) -> int:
+    count: str | None = page.evaluate("() => document.body.dataset.decodedFrames || '0'")
+    return int(count or 0)
+
+
+def test_a_pass_held_to_the_camera_is_admitted_once_then_already_used(
+    playwright: Playwright, web_server: LiveServer, tmp_path: Path, screenshot: Screenshot
+) -> None:
+    secret = add_gate(web_server, "front-door")
+    issued = new_pass(web_server)
+    video = camera_video(qr_png(web_server, issued["payment_id"]), tmp_path)
+    browser = launch(
+        playwright,
+        "--use-fake-device-for-media-stream",
+        "--use-fake-ui-for-media-stream",
+        f"--use-file-for-fake-video-capture={video}",
+    )
+    try:
+        context = new_context(browser, web_server, DESKTOP)
+        context.grant_permissions(["camera"])
+        page = context.new_page()
+        page.goto("/scan")
+        page.fill("#gate-name", "front-door")
+        page.fill("#gate-secret", secret)
+        page.keyboard.press("Enter")
+
+        expect(page.locator("#decision")).to_have_attribute("data-result", "allow")
+        expect(page.locator("#verdict")).to_have_text("ALLOW")
+        screenshot(page, "scan-allow-desktop")
+        decision(page, "allow", "Member")
+
+        # The camera keeps seeing the same code; it stays one attempt.
+        seen = decoded_frames(page)
+        page.wait_for_function(f"() => Number(document.body.dataset.decodedFrames) >= {seen + 15}")
+        rows = audit(web_server)
+        assert [(row["result"], row["pass_id"]) for row in rows] == [("allow", issued["pass_id"])]
+        expect(page.locator("#history li")).to_have_count(1)
+        expect(page.locator("#decision")).to_be_hidden()
+        expect(page.locator("#camera-status")).to_have_text("Camera on: hold a pass up to it.")
+        assert serious_accessibility_violations(page) == []
+        screenshot(page, "scan-camera-desktop")
+        page.close()
+
+        again = context.new_page()
+        again.goto("/scan")
+        expect(again.locator("#decision")).to_have_attribute("data-result", "deny")
+        expect(again.locator("#decision-detail")).to_contain_text("Already used at")
+        expect(again.locator("#decision-detail")).to_contain_text("front-door")
+        screenshot(again, "scan-already-used-desktop")
+        decision(again, "deny", "Already used at")
+        assert [row["reason"] for row in audit(web_server)] == ["already_used", None]
+    finally:
+        browser.close()
+
+
+def test_keyboard_wedge_codes_are_checked_and_junk_is_not_a_pass(
+    page: Page, web_server: LiveServer, screenshot: Screenshot
+) -> None:
+    secret = add_gate(web_server, "front-door")
+    token = new_pass(web_server)["token"]
+    page.goto("/scan")
+    expect(page.locator("#setup")).to_be_visible()
+    assert serious_accessibility_violations(page) == []
+    screenshot(page, "scan-setup-phone")
+    page.keyboard.type("front-door")
+    page.keyboard.press("Tab")
+    page.keyboard.type(secret)
+    page.keyboard.press("Enter")
+    expect(page.locator("#gate-label")).to_have_text("Gate: front-door")
+    expect(page.locator("#camera-status")).to_contain_text("USB scanner")
+
+    page.keyboard.type(token)
+    page.keyboard.press("Enter")
+    decision(page, "allow", "Member")
+
+    page.keyboard.type("junk")
+    page.keyboard.press("Enter")
+    expect(page.locator("#decision")).to_have_attribute("data-result", "deny")
+    expect(page.locator("#verdict")).to_have_text("DENY")
+    expect(page.locator("#decision-detail")).to_have_text("Not a gymgate pass")
+    screenshot(page, "scan-deny-phone")
+
+    page.keyboard.type(token)
+    page.keyboard.press("Enter")
+    decision(page, "deny", "Already used at")
+    expect(page.locator("#history li")).to_have_count(3)
+    expect(page.locator("#decision")).to_be_hidden()  # the decision clears itself
+    assert serious_accessibility_violations(page) == []
+    screenshot(page, "scan-history-phone")
+    page.set_viewport_size(DESKTOP)
+    screenshot(page, "scan-history-desktop")
+    page.set_viewport_size(PHONE)
+
+
+def test_without_the_server_the_scanner_says_offline_and_never_shows_green(
+    page: Page, web_server: LiveServer, screenshot: Screenshot
+) -> None:
+    secret = add_gate(web_server, "front-door")
+    token = new_pass(web_server)["token"]
+    set_up_gate(page, secret)
+    page.evaluate(
+        """() => {
+            window.results = [];
+            const panel = document.getElementById("decision");
+            new MutationObserver(() => window.results.push(panel.dataset.result))
+                .observe(panel, { attributes: true, attributeFilter: ["data-result"] });
+        }"""
+    )
+    web_server.stop()
+
+    page.keyboard.type(token)
+    page.keyboard.press("Enter")
+    expect(page.locator("#decision")).to_have_attribute("data-result", "offline")
+    expect(page.locator("#verdict")).to_have_text("OFFLINE")
+    expect(page.locator("#decision-detail")).to_contain_text("server can't be reached")
+    expect(page.locator("#connection")).to_contain_text("Offline")
+    screenshot(page, "scan-offline-phone")
+    background = page.evaluate(
+        "() => getComputedStyle(document.getElementById('decision')).backgroundColor"
+    )
+    assert background == "rgb(58, 63, 71)", "the offline screen is grey, not green"
+    decision(page, "offline", "Not checked: server unreachable")
+    assert page.evaluate("() => window.results") == ["offline"]
+
+
+def test_a_wrong_gate_secret_asks_for_the_setup_again(page: Page, web_server: LiveServer) -> None:
+    set_up_gate(page, "not-the-secret")
+    page.keyboard.type("some-code")
+    page.keyboard.press("Enter")
+    expect(page.locator("#setup-message")).to_have_text(
+        "The server did not accept this gate's secret. Enter it again."
+    )
+    expect(page.locator("#gate-name")).to_have_value("front-door")
+    assert audit(web_server) == []
