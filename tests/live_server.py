@@ -51,18 +51,23 @@ class LiveServer:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> LiveServer:
-        log = self.log_path.open("ab")
-        self.process = subprocess.Popen(
-            [*gymgate_command(), "serve", "--port", str(self.port), *self.extra_args],
-            cwd=self.workdir,
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        self._wait_until_healthy()
+        self.spawn()
+        self.wait_until_healthy()
         return self
 
-    def _wait_until_healthy(self) -> None:
+    def spawn(self) -> LiveServer:
+        """Start the process without waiting: spawn several, then wait for each."""
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                [*gymgate_command(), "serve", "--port", str(self.port), *self.extra_args],
+                cwd=self.workdir,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        return self
+
+    def wait_until_healthy(self) -> None:
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:
             assert self.process is not None
