@@ -49,13 +49,15 @@ TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 
 @dataclass(frozen=True, slots=True)
 class Scan:
-    """One scan attempt: the status code and body, or None when no answer came back."""
+    """One scan attempt: the status code and body, or None when no answer came back
+    (`sent`: the request may have reached the server before it died)."""
 
     gate: str
     pass_index: int
     server: str
     status_code: int | None
     body: dict[str, Any] | None = None
+    sent: bool = True
 
     @property
     def answered(self) -> bool:
@@ -99,8 +101,9 @@ class Scanner:
                     json={"token": token, "gate": self.gate},
                     headers={"Authorization": f"Bearer {self.secret}"},
                 )
-            except httpx.TransportError:
-                self.scans.append(Scan(self.gate, pass_index, url, None))
+            except httpx.TransportError as error:
+                sent = not isinstance(error, httpx.ConnectError)
+                self.scans.append(Scan(self.gate, pass_index, url, None, sent=sent))
                 continue
             scan = Scan(self.gate, pass_index, url, response.status_code, _json(response))
             self.scans.append(scan)
