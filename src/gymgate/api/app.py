@@ -89,7 +89,9 @@ def create_app(
         Router(
             "/",
             route_handlers=[GateController],
-            dependencies={"gate": Provide(authenticated_gate)},
+            # Not "gate": a body field of the same name would make Litestar report its
+            # validation errors as a 500 (it blames a dependency).
+            dependencies={"gate_name": Provide(authenticated_gate)},
         ),
         OperatorController,
         MetaController,

@@ -8,6 +8,7 @@ from typing import Any
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException
 from litestar.types import ExceptionHandlersMap
+from sqlalchemy.exc import DBAPIError
 
 from gymgate.db import as_storage_unavailable
 from gymgate.errors import (
@@ -54,12 +55,19 @@ def _domain_error(_: Request[Any, Any, Any], error: Exception) -> Response[objec
 
 
 def _storage_error(request: Request[Any, Any, Any], error: Exception) -> Response[object]:
+    if _is_unstorable_text(error):
+        return _json(400, "text must not contain NUL (\\u0000) characters")
     unavailable = as_storage_unavailable(error)
     if unavailable is None:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         return _json(500, "internal error; it has been logged")
     log.warning("database unavailable on %s: %s", request.url.path, type(error).__name__)
     return _json(503, str(unavailable), {"Retry-After": "1"})
+
+
+def _is_unstorable_text(error: Exception) -> bool:
+    """Postgres refuses NUL in text (SQLSTATE 22021): the client's bad input, not our fault."""
+    return isinstance(error, DBAPIError) and getattr(error.orig, "sqlstate", None) == "22021"
 
 
 def _http_error(_: Request[Any, Any, Any], error: Exception) -> Response[object]:

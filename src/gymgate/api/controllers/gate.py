@@ -45,7 +45,7 @@ class GateController(Controller):
         data: JSONBody[VerifyRequest],
         session: NamedDependency[AsyncSession],
         runtime: NamedDependency[Runtime],
-        gate: NamedDependency[str],
+        gate_name: NamedDependency[str],
     ) -> Response[VerifyResponse]:
         """Allow or deny (with its reason); every call is audited before it is answered.
 
@@ -59,7 +59,7 @@ class GateController(Controller):
             runtime.keys.current(),
             runtime.clock,
             token=token or "",
-            gate=gate,
+            gate=gate_name,
         )
         if token is None:
             raise ValidationException("token is required and must be a string (the pass token)")

@@ -1,0 +1,242 @@
+"""Bad input is a 4xx JSON answer with a human `detail`, never a 500."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from httpx import Response
+
+from tests.api.helpers import Client, admin_headers, pay
+from tests.live_server import LiveServer
+
+BIG = "x" * (20 * 1024)  # over the default 16 KiB body limit
+
+
+def assert_json_error(response: Response, status: int) -> str:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    detail = response.json()["detail"]
+    assert isinstance(detail, str)
+    assert detail.strip()
+    return detail
+
+
+BAD_BODIES: list[tuple[str, Any]] = [
+    ("/create_payment", {}),
+    ("/create_payment", {"email": 5}),
+    ("/create_payment", {"email": None}),
+    ("/create_payment", {"email": "not-an-email"}),
+    ("/create_payment", {"email": ""}),
+    ("/create_payment", {"email": "ana@example.com", "simulate": "refunded"}),
+    ("/create_payment", {"email": "ana@example.com", "simulate": True}),
+    ("/create_payment", {"email": "ana@example.com", "name": 7}),
+    ("/create_payment", {"email": "x" * 250 + "@example.com"}),
+    ("/create_payment", {"email": "ana@example.com", "name": "n" * 201}),
+    ("/create_payment", ["ana@example.com"]),
+    ("/create_payment", "ana@example.com"),
+    ("/create_payment", None),
+    ("/create_payment", {"email": [[[[[[[[[[[[[[[[["deep"]]]]]]]]]]]]]]]]]}),
+    ("/generate_qr", {}),
+    ("/generate_qr", {"payment_id": 123}),
+    ("/generate_qr", {"payment_id": ""}),
+    ("/generate_qr", {"payment_id": "p" * 65}),
+    ("/generate_qr", {"payment_id": "pay_x", "format": "gif"}),
+    ("/generate_qr", {"payment_id": "pay_x", "format": None}),
+    ("/generate_qr", {"payment": "pay_x"}),
+    ("/generate_qr", [1, 2, 3]),
+]
+
+
+@pytest.mark.parametrize(("path", "body"), BAD_BODIES)
+async def test_a_bad_json_body_is_400_with_detail(client: Client, path: str, body: Any) -> None:
+    response = await client.post(path, json=body)
+
+    assert_json_error(response, 400)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"email": "ana@example.com", "name": "Ana\x00"},
+        {"email": "a\x00na@example.com"},
+    ],
+)
+async def test_a_nul_character_in_a_stored_field_is_never_a_500(
+    client: Client, body: dict[str, str]
+) -> None:
+    """Postgres cannot store NUL; SQLite can. Either way the client gets an answer."""
+    response = await client.post("/create_payment", json=body)
+
+    assert response.status_code in (201, 400), response.text
+    if response.status_code == 400:
+        assert "NUL" in assert_json_error(response, 400)
+
+
+@pytest.mark.parametrize("query", [{"gate": "a\x00b"}, {"pass_id": "\x00"}])
+async def test_a_nul_character_in_an_audit_filter_is_never_a_500(
+    client: Client, query: dict[str, str]
+) -> None:
+    response = await client.get("/audit", params=query, headers=admin_headers())
+
+    assert response.status_code in (200, 400), response.text
+    if response.status_code == 400:
+        assert_json_error(response, 400)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"token": "x", "gate": 5},
+        {"token": "x", "gate": "g" * 65},
+        ["token"],
+        "token",
+    ],
+)
+async def test_a_bad_verify_body_is_400_with_detail(
+    client: Client, gate_secret: str, body: Any
+) -> None:
+    response = await client.post(
+        "/verify", json=body, headers={"Authorization": f"Bearer {gate_secret}"}
+    )
+
+    assert_json_error(response, 400)
+
+
+POST_PATHS = ["/create_payment", "/generate_qr", "/verify"]
+
+
+@pytest.mark.parametrize("path", POST_PATHS)
+@pytest.mark.parametrize(
+    "content",
+    [b"this is not json", b"{", b'{"email": "a@b.co",}', b"", b"\xff\xfe\x00", b"NaN"],
+    ids=["text", "open-brace", "trailing-comma", "empty", "binary", "nan"],
+)
+async def test_a_body_that_is_not_json_is_400_with_detail(
+    client: Client, gate_secret: str, path: str, content: bytes
+) -> None:
+    response = await client.post(
+        path,
+        content=content,
+        headers={
+            "content-type": "application/json",
+            "authorization": f"Bearer {gate_secret}",
+        },
+    )
+
+    assert_json_error(response, 400)
+
+
+@pytest.mark.parametrize("path", POST_PATHS)
+async def test_a_huge_body_is_413_with_detail(client: Client, gate_secret: str, path: str) -> None:
+    body = json.dumps({"email": BIG, "payment_id": BIG, "token": BIG})
+
+    response = await client.post(
+        path,
+        content=body,
+        headers={"content-type": "application/json", "authorization": f"Bearer {gate_secret}"},
+    )
+
+    assert_json_error(response, 413)
+
+
+@pytest.mark.e2e
+def test_a_huge_chunked_body_without_a_length_is_413(live_server: LiveServer) -> None:
+    """No Content-Length to refuse up front: the server must stop reading at the limit."""
+
+    def chunks() -> Iterator[bytes]:
+        yield b'{"email": "'
+        for _ in range(40):
+            yield b"x" * 1024
+        yield b'@example.com"}'
+
+    response = httpx.post(
+        live_server.url + "/create_payment",
+        content=chunks(),
+        headers={"content-type": "application/json"},
+        timeout=10,
+    )
+
+    assert "content-length" not in response.request.headers
+    assert_json_error(response, 413)
+
+
+async def test_a_huge_verify_body_consumes_no_audit_row(client: Client, gate_secret: str) -> None:
+    await client.post(
+        "/verify",
+        content=json.dumps({"token": BIG}),
+        headers={"content-type": "application/json", "authorization": f"Bearer {gate_secret}"},
+    )
+
+    response = await client.get("/audit", headers=admin_headers())
+    assert response.json()["items"] == []
+
+
+async def test_an_unknown_format_names_the_choices(client: Client) -> None:
+    payment = await pay(client)
+
+    response = await client.post(
+        "/generate_qr", json={"payment_id": payment["payment_id"], "format": "gif"}
+    )
+
+    detail = assert_json_error(response, 400)
+    assert "format" in detail or "format" in json.dumps(response.json().get("extra"))
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"limit": "0"},
+        {"limit": "501"},
+        {"limit": "ten"},
+        {"result": "maybe"},
+        {"reason": "tired"},
+        {"since": "yesterday"},
+        {"since": "2027-13-45T99:00:00Z"},
+        {"before": "0"},
+        {"before": "first"},
+    ],
+)
+async def test_bad_audit_query_parameters_are_400_with_detail(
+    client: Client, query: dict[str, str]
+) -> None:
+    response = await client.get("/audit", params=query, headers=admin_headers())
+
+    assert_json_error(response, 400)
+
+
+@pytest.mark.parametrize("path", ["/payments/" + "p" * 300, "/passes/" + "é" * 40])
+async def test_odd_ids_in_the_path_are_404(client: Client, path: str) -> None:
+    response = await client.get(path)
+
+    assert_json_error(response, 404)
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("GET", "/payments/pay_%00nul"), ("GET", "/passes/%00"), ("POST", "/payments/%00/refund")],
+)
+async def test_a_nul_character_in_an_id_is_a_4xx_not_a_500(
+    client: Client, method: str, path: str
+) -> None:
+    response = await client.request(method, path)
+
+    assert response.status_code in (400, 404), response.text
+    assert_json_error(response, response.status_code)
+
+
+async def test_an_unknown_path_is_404_json(client: Client) -> None:
+    response = await client.get("/no/such/thing", headers={"accept": "application/json"})
+
+    assert response.status_code == 404
+    assert response.json()["detail"]
+
+
+@pytest.mark.parametrize(("method", "path"), [("GET", "/create_payment"), ("PUT", "/verify")])
+async def test_a_wrong_method_is_405_with_detail(client: Client, method: str, path: str) -> None:
+    response = await client.request(method, path)
+
+    assert_json_error(response, 405)
