@@ -5,15 +5,19 @@ from __future__ import annotations
 import base64
 import io
 import json
+import os
+from collections.abc import Mapping
 from typing import Any
 
 import jwt
 import zxingcpp
+from click.testing import CliRunner, Result
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from PIL import Image
 
+from gymgate.cli import main
 from gymgate.keystore import KeyEntry, KeySet, kid_for
 from tests.conftest import ADMIN_TOKEN
 
@@ -96,3 +100,9 @@ def stranger_keyset() -> KeySet:
     private = Ed25519PrivateKey.generate()
     entry = KeyEntry(kid_for(private.public_key()), "", "active", private.public_key())
     return KeySet((entry,), private)
+
+
+def run_cli(env: Mapping[str, str], *args: str) -> Result:
+    """`gymgate ARGS` in-process, with only the given GYMGATE_* variables set."""
+    stray: dict[str, str | None] = {n: None for n in os.environ if n.startswith("GYMGATE_")}
+    return CliRunner(env={**stray, **env}).invoke(main, list(args))
