@@ -17,7 +17,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
@@ -116,6 +116,19 @@ class Database:
 
     def session(self) -> AsyncSession:
         return self.sessions()
+
+    async def ping(self) -> None:
+        """One cheap round trip (on SQLite it also takes the write lock, as a scan would);
+        StorageUnavailable when the database does not answer."""
+        try:
+            async with self.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        except Exception as error:
+            if as_storage_unavailable(error) is None:
+                raise
+            raise StorageUnavailable(
+                f"not ready: the database does not answer ({type(error).__name__})"
+            ) from None
 
     async def close(self) -> None:
         await self.engine.dispose()

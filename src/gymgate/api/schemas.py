@@ -11,6 +11,7 @@ __all__ = [
     "AuditPageResponse",
     "AuditSummaryResponse",
     "CreatePaymentRequest",
+    "ErrorResponse",
     "GenerateQrRequest",
     "GenerateQrResponse",
     "HealthResponse",
@@ -20,6 +21,7 @@ __all__ = [
     "KeyListResponse",
     "PassStatusResponse",
     "PaymentResponse",
+    "ReadyResponse",
     "VerifyRequest",
     "VerifyResponse",
 ]
@@ -150,6 +152,20 @@ class KeyInfo(Struct):
 
 class KeyListResponse(Struct):
     items: list[KeyInfo]
+
+
+class ErrorResponse(Struct, omit_defaults=True):
+    """Every error body: the status code again and a human-readable detail."""
+
+    status_code: int
+    detail: str
+    extra: list[Any] | dict[str, Any] | None = None
+
+
+class ReadyResponse(Struct):
+    status: Literal["ready"]
+    database: Annotated[Literal["ok"], Meta(description="answered a cheap query just now")]
+    active_kid: Annotated[str, Meta(description="the key that signs new passes")]
 
 
 class HealthResponse(Struct):

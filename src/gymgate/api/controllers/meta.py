@@ -1,12 +1,14 @@
-"""Health and the public key set; no authentication, nothing secret."""
+"""Health, readiness and the public key set; no authentication, nothing secret."""
 
 from __future__ import annotations
 
 from litestar import Controller, Response, get
 from litestar.di import NamedDependency
+from litestar.openapi.datastructures import ResponseSpec
 
 from gymgate.api.runtime import Runtime
-from gymgate.api.schemas import HealthResponse, Jwk, Jwks
+from gymgate.api.schemas import ErrorResponse, HealthResponse, Jwk, Jwks, ReadyResponse
+from gymgate.errors import KeyStoreError
 
 __all__ = ["MetaController"]
 
@@ -17,6 +19,21 @@ class MetaController(Controller):
     @get("/health", summary="The process is up")
     async def health(self) -> HealthResponse:
         return HealthResponse(status="ok")
+
+    @get(
+        "/ready",
+        summary="Ready to admit: the database answers and a key is signing",
+        responses={503: ResponseSpec(ErrorResponse, description="not ready; `detail` says why")},
+    )
+    async def ready(self, runtime: NamedDependency[Runtime]) -> Response[ReadyResponse]:
+        """For load balancers and orchestrators: 200 only when a pass can be issued and
+        admitted right now; 503 with a `detail` (and Retry-After) otherwise."""
+        active_kid = runtime.keys.current().active_kid
+        if active_kid is None or runtime.keys.current().signing_key is None:
+            raise KeyStoreError("not ready: no active signing key (run `gymgate keys rotate`)")
+        await runtime.database.ping()
+        body = ReadyResponse(status="ready", database="ok", active_kid=active_kid)
+        return Response(body, headers={"Cache-Control": "no-store"})
 
     @get("/.well-known/jwks.json", summary="Public keys a verifier accepts")
     async def jwks(self, runtime: NamedDependency[Runtime]) -> Response[Jwks]:
