@@ -18,6 +18,7 @@ __all__ = [
     "Gate",
     "Pass",
     "Payment",
+    "ProcessedPaymentEvent",
     "UsedPass",
     "User",
     "UtcDateTime",
@@ -73,8 +74,24 @@ class Payment(Base):
     currency: Mapped[str] = mapped_column(String(3))
     provider: Mapped[str] = mapped_column(String(32))
     provider_ref: Mapped[str | None] = mapped_column(String(255), index=True)
+    # The provider's id of the money once paid (Stripe: the payment intent); refund events
+    # name the payment by it rather than by the checkout in provider_ref.
+    provider_payment_ref: Mapped[str | None] = mapped_column(String(255), index=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class ProcessedPaymentEvent(Base):
+    """A provider webhook event already handled: a replayed or re-sent event id changes nothing."""
+
+    __tablename__ = "processed_payment_events"
+
+    provider: Mapped[str] = mapped_column(String(32), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(64))
+    payment_id: Mapped[str] = mapped_column(ForeignKey("payments.id"), index=True)
+    outcome: Mapped[str] = mapped_column(String(16))
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class Pass(Base):

@@ -22,6 +22,7 @@ ENV_PREFIX = "GYMGATE_"
 SQLITE_DEFAULT_URL = "sqlite+aiosqlite:///gymgate.db"
 SQLITE_SYNCHRONOUS_LEVELS = ("OFF", "NORMAL", "FULL", "EXTRA")
 MIN_ADMIN_TOKEN_LENGTH = 16
+PAYMENT_PROVIDERS = ("mock", "stripe")
 
 # One line per variable: the README and `gymgate config show` are checked against it.
 SETTINGS_DOC: dict[str, str] = {
@@ -47,6 +48,14 @@ SETTINGS_DOC: dict[str, str] = {
     "LOG_LEVEL": "DEBUG, INFO, WARNING or ERROR (default INFO)",
     "WEB_DIR": "directory of the web pages served at /, /scan and /admin (default: the "
     "project's web/)",
+    "PAYMENT_PROVIDER": "mock (answers at once, for trials) or stripe (hosted checkout confirmed "
+    "by webhooks at POST /webhooks/payment) (default mock)",
+    "STRIPE_SECRET_KEY": "the Stripe API key (sk_live_… or sk_test_…); required with stripe",
+    "STRIPE_WEBHOOK_SECRET": "the signing secret of the webhook endpoint (whsec_…); required "
+    "with stripe",
+    "STRIPE_SUCCESS_URL": "where Stripe's checkout sends the member after paying, e.g. "
+    "https://gym.example.com/; required with stripe",
+    "STRIPE_API_BASE": "base URL of the Stripe-compatible API (default https://api.stripe.com)",
 }
 
 
@@ -106,6 +115,23 @@ def _currency(value: str) -> str:
     return value.upper()
 
 
+def _http_url(value: str) -> str:
+    if not value.strip().startswith(("http://", "https://")):
+        raise ValueError("must be an http(s) URL")
+    return value.strip()
+
+
+def _unless_empty(parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    """An optional value: empty means not set (an env file may list it blank)."""
+    return lambda value: parse(value) if value.strip() else None
+
+
+def _payment_provider(value: str) -> str:
+    if value.strip().lower() not in PAYMENT_PROVIDERS:
+        raise ValueError(f"must be one of {', '.join(PAYMENT_PROVIDERS)}")
+    return value.strip().lower()
+
+
 def _one_of(*choices: str) -> Callable[[str], str]:
     def parse(value: str) -> str:
         if value.upper() not in choices:
@@ -134,7 +160,16 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "RATE_LIMIT_PER_MINUTE": ("rate_limit_per_minute", _non_negative_int),
     "LOG_LEVEL": ("log_level", _one_of("DEBUG", "INFO", "WARNING", "ERROR")),
     "WEB_DIR": ("web_dir", lambda v: Path(_text(v))),
+    "PAYMENT_PROVIDER": ("payment_provider", _payment_provider),
+    "STRIPE_SECRET_KEY": ("stripe_secret_key", _unless_empty(_text)),
+    "STRIPE_WEBHOOK_SECRET": ("stripe_webhook_secret", _unless_empty(_text)),
+    "STRIPE_SUCCESS_URL": ("stripe_success_url", _unless_empty(_http_url)),
+    "STRIPE_API_BASE": ("stripe_api_base", lambda v: _http_url(v).rstrip("/")),
 }
+# Shown as **** by `gymgate config show`, never logged.
+_SECRETS = frozenset({"admin_token", "stripe_secret_key", "stripe_webhook_secret"})
+# Shown blank when not set, which is how they are read back.
+_BLANK_WHEN_UNSET = frozenset({"stripe_secret_key", "stripe_webhook_secret", "stripe_success_url"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +194,11 @@ class Settings:
     rate_limit_per_minute: int = 0
     log_level: str = "INFO"
     web_dir: Path | None = None
+    payment_provider: str = "mock"
+    stripe_secret_key: str | None = field(default=None, repr=False)
+    stripe_webhook_secret: str | None = field(default=None, repr=False)
+    stripe_success_url: str | None = None
+    stripe_api_base: str = "https://api.stripe.com"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -182,7 +222,9 @@ class Settings:
         return dataclasses.replace(self, **changes)
 
     def check_for_serving(self) -> None:
-        """Refuse to serve with a weak or missing admin token unless in dev mode."""
+        """Refuse to serve without the provider's secrets, or (unless in dev mode) with a weak
+        or missing admin token."""
+        self.check_payment_provider()
         if self.dev_mode:
             return
         if self.admin_token is None:
@@ -195,12 +237,25 @@ class Settings:
                 "characters"
             )
 
+    def check_payment_provider(self) -> None:
+        """The chosen provider has everything it needs (even in dev mode: it cannot work)."""
+        if self.payment_provider != "stripe":
+            return
+        for attribute in ("stripe_secret_key", "stripe_webhook_secret", "stripe_success_url"):
+            if getattr(self, attribute) is None:
+                raise ConfigError(
+                    f"{ENV_PREFIX}{attribute.upper()} is not set: "
+                    f"{ENV_PREFIX}PAYMENT_PROVIDER=stripe needs it"
+                )
+
     def masked(self) -> dict[str, str]:
         """The effective settings by variable name, secrets masked, for `config show`."""
         shown: dict[str, str] = {}
         for key, (attribute, _) in _PARSERS.items():
             value = getattr(self, attribute)
-            if attribute == "admin_token":
+            if value is None and attribute in _BLANK_WHEN_UNSET:
+                text = ""
+            elif attribute in _SECRETS:
                 text = "(not set)" if value is None else "****"
             elif attribute == "database_url":
                 text = _mask_url_password(value)

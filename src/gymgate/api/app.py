@@ -23,13 +23,14 @@ from gymgate.api.controllers.meta import MetaController
 from gymgate.api.controllers.operator import OperatorController
 from gymgate.api.controllers.passes import PassController
 from gymgate.api.controllers.payments import PaymentController
+from gymgate.api.controllers.webhooks import WebhookController
 from gymgate.api.deps import provide_runtime, provide_session
 from gymgate.api.errors import EXCEPTION_HANDLERS
 from gymgate.api.runtime import Runtime
 from gymgate.clock import Clock, SystemClock
 from gymgate.db import Database
 from gymgate.keystore import KeyStore, ReloadingKeySet
-from gymgate.payments import MockPaymentProvider, PaymentProvider
+from gymgate.payments import PaymentProvider, configured_provider
 from gymgate.settings import Settings
 
 __all__ = ["create_app", "create_app_from_env"]
@@ -71,7 +72,7 @@ def create_app(
             clock=clock or SystemClock(),
             database=database,
             keys=ReloadingKeySet(KeyStore(settings.keys_dir), settings.key_reload_seconds),
-            provider=provider or MockPaymentProvider(),
+            provider=provider or configured_provider(settings),
         )
         app.state.runtime = runtime
         sweeper = asyncio.create_task(_sweep_forever(runtime))
@@ -95,6 +96,7 @@ def create_app(
         ),
         OperatorController,
         MetaController,
+        WebhookController,
     ]
     web_dir = _web_dir(settings)
     if web_dir is not None:

@@ -20,7 +20,7 @@ from gymgate.errors import (
     PaymentNotCompleted,
     StorageUnavailable,
 )
-from gymgate.payments import ProviderError
+from gymgate.payments import ProviderError, WebhookRejected
 
 __all__ = ["EXCEPTION_HANDLERS"]
 
@@ -32,6 +32,7 @@ _STATUS: dict[type[GymgateError], int] = {
     PaymentNotCompleted: 402,
     PaymentConflict: 409,
     ProviderError: 502,
+    WebhookRejected: 400,
     KeyStoreError: 503,
     StorageUnavailable: 503,
 }

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 
 from gymgate.clock import Clock
@@ -26,13 +25,15 @@ class Runtime:
     provider: PaymentProvider
     verifier: TokenVerifier = field(init=False)
     gates: GateRegistry = field(init=False)
-    _last_sweep: float = field(default_factory=time.monotonic, init=False)
+    _last_sweep: float = field(default=0.0, init=False)
 
     def __post_init__(self) -> None:
         self.verifier = TokenVerifier(
             issuer=self.settings.issuer, leeway_seconds=self.settings.leeway_seconds
         )
         self.gates = GateRegistry(self._load_gates)
+        # The injectable clock, not time.monotonic: tests move it to make a sweep due.
+        self._last_sweep = self.clock.now()
 
     async def _load_gates(self) -> dict[str, str]:
         async with self.database.session() as session:
@@ -40,7 +41,7 @@ class Runtime:
 
     async def sweep_used_passes(self) -> int:
         """Delete used-pass rows whose tokens have expired; returns how many went."""
-        self._last_sweep = time.monotonic()
+        self._last_sweep = self.clock.now()
         async with self.database.session() as session:
             return await delete_expired_used_passes(
                 session, self.clock.now(), self.settings.leeway_seconds
@@ -48,4 +49,4 @@ class Runtime:
 
     def sweep_due(self) -> bool:
         """Whether a verify should sweep on its way out (at most once per interval)."""
-        return time.monotonic() - self._last_sweep >= self.settings.cleanup_interval_seconds
+        return self.clock.now() - self._last_sweep >= self.settings.cleanup_interval_seconds

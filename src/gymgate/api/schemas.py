@@ -24,6 +24,7 @@ __all__ = [
     "ReadyResponse",
     "VerifyRequest",
     "VerifyResponse",
+    "WebhookResponse",
 ]
 
 Id = Annotated[str, Meta(min_length=1, max_length=64, examples=["pay_3q2Y0lX9c1mZbQ8e"])]
@@ -170,3 +171,15 @@ class ReadyResponse(Struct):
 
 class HealthResponse(Struct):
     status: str
+
+
+class WebhookResponse(Struct):
+    received: bool
+    outcome: Annotated[
+        Literal["applied", "duplicate", "out_of_order", "ignored"],
+        Meta(
+            description="applied: the payment moved; duplicate: event already handled; "
+            "out_of_order: the payment is already at or past that state; ignored: not a "
+            "payment event"
+        ),
+    ]

@@ -122,7 +122,8 @@ async def refund_payment(
         raise PaymentConflict(
             f"payment {payment_id} is {payment.status}; only completed payments can be refunded"
         )
-    status = await provider.refund(payment.provider_ref or payment.id)
+    reference = payment.provider_payment_ref or payment.provider_ref or payment.id
+    status = await provider.refund(reference)
     await mark_payment(session, clock, payment, status)
     await session.commit()
     return PaymentView.of(payment)
