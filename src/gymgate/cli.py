@@ -94,6 +94,8 @@ def serve(context: click.Context, host: str, port: int, workers: int) -> None:
     """
     import uvicorn
 
+    from gymgate.logs import configure_logging  # Litestar and structlog: only when serving
+
     settings = _settings(context)
 
     def prepare() -> str:
@@ -110,7 +112,7 @@ def serve(context: click.Context, host: str, port: int, workers: int) -> None:
         return kid
 
     kid = _run(prepare)
-    logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
+    configure_logging(settings.log_level)
     logging.getLogger("gymgate").info("signing with kid %s", kid)
     uvicorn.run(
         "gymgate.api:create_app_from_env",
@@ -119,7 +121,8 @@ def serve(context: click.Context, host: str, port: int, workers: int) -> None:
         port=port,
         workers=workers,
         log_level=settings.log_level.lower(),
-        timeout_graceful_shutdown=10,
+        log_config=None,  # uvicorn's loggers propagate to ours: JSON lines with request ids
+        timeout_graceful_shutdown=10,  # in-flight requests finish; then the lifespan closes
     )
 
 

@@ -8,12 +8,14 @@ import logging
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
-from litestar import Litestar, Router
+from litestar import Litestar, Request, Router
 from litestar.config.cors import CORSConfig
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from litestar.static_files import create_static_files_router
 
 from gymgate import __version__
@@ -26,10 +28,13 @@ from gymgate.api.controllers.payments import PaymentController
 from gymgate.api.controllers.webhooks import WebhookController
 from gymgate.api.deps import provide_runtime, provide_session
 from gymgate.api.errors import EXCEPTION_HANDLERS
+from gymgate.api.request_id import RequestIdMiddleware
 from gymgate.api.runtime import Runtime
 from gymgate.clock import Clock, SystemClock
 from gymgate.db import Database
 from gymgate.keystore import KeyStore, ReloadingKeySet
+from gymgate.logs import logging_plugin
+from gymgate.metrics import record_keys
 from gymgate.payments import PaymentProvider, configured_provider
 from gymgate.settings import Settings
 
@@ -54,6 +59,12 @@ async def _sweep_forever(runtime: Runtime) -> None:
             log.debug("swept %d expired used-pass rows", swept)
         except Exception as error:  # a sweep that fails is retried next interval
             log.warning("used-pass sweep failed: %s", type(error).__name__)
+
+
+async def _count_keys(request: Request[Any, Any, Any]) -> None:
+    """Before /metrics answers: the key gauge reflects the key set in use (CLI rotations too)."""
+    runtime: Runtime = request.app.state.runtime
+    record_keys(runtime.keys.current())
 
 
 def create_app(
@@ -97,6 +108,7 @@ def create_app(
         OperatorController,
         MetaController,
         WebhookController,
+        Router("/", route_handlers=[PrometheusController], before_request=_count_keys),
     ]
     web_dir = _web_dir(settings)
     if web_dir is not None:
@@ -106,6 +118,11 @@ def create_app(
     return Litestar(
         route_handlers=route_handlers,  # type: ignore[arg-type]
         lifespan=[lifespan],
+        middleware=[
+            RequestIdMiddleware(),
+            PrometheusConfig(app_name="gymgate", prefix="gymgate_http", group_path=True).middleware,
+        ],
+        plugins=[logging_plugin(settings.log_level)],
         dependencies={
             "runtime": Provide(provide_runtime, sync_to_thread=False),
             "session": Provide(provide_session),

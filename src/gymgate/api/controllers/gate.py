@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from litestar import Controller, Response, post
 from litestar.background_tasks import BackgroundTask
 from litestar.di import NamedDependency
@@ -9,6 +11,7 @@ from litestar.exceptions import ValidationException
 from litestar.params import JSONBody
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gymgate.api.observe import observe_verify
 from gymgate.api.runtime import Runtime
 from gymgate.api.schemas import VerifyRequest, VerifyResponse
 from gymgate.clock import to_iso
@@ -53,6 +56,7 @@ class GateController(Controller):
         secret belongs to.
         """
         token = data.token if isinstance(data.token, str) else None
+        started = time.perf_counter()
         decision = await check_in(
             session,
             runtime.verifier,
@@ -61,6 +65,7 @@ class GateController(Controller):
             token=token or "",
             gate=gate_name,
         )
+        observe_verify(gate_name, decision, time.perf_counter() - started)
         if token is None:
             raise ValidationException("token is required and must be a string (the pass token)")
         sweep = BackgroundTask(runtime.sweep_used_passes) if runtime.sweep_due() else None

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gymgate.api.runtime import Runtime
 from gymgate.api.schemas import GenerateQrRequest, GenerateQrResponse, PassStatusResponse
 from gymgate.clock import to_iso
+from gymgate.metrics import TOKENS_ISSUED
 from gymgate.qr import qr_data_url, qr_png, qr_svg
 from gymgate.services.passes import issue_pass, pass_status
 
@@ -46,6 +47,7 @@ class PassController(Controller):
             issuer=runtime.settings.issuer,
             ttl_seconds=runtime.settings.pass_ttl_seconds,
         )
+        TOKENS_ISSUED.inc()
         headers = {"Cache-Control": "no-store"}
         if data.format == "png":
             return Response(qr_png(issued.token), media_type="image/png", headers=headers)
