@@ -27,7 +27,7 @@ $(ADMIN_TOKEN_FILE):
 	@umask 077 && $(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(32))' > $@
 	@echo "made an admin token in $@"
 
-run: install $(ADMIN_TOKEN_FILE)
+run: install $(ADMIN_TOKEN_FILE) web-assets
 	@echo "admin token: export GYMGATE_ADMIN_TOKEN=\$$(cat $(ADMIN_TOKEN_FILE))"
 	GYMGATE_ADMIN_TOKEN=$${GYMGATE_ADMIN_TOKEN:-$$(cat $(ADMIN_TOKEN_FILE))} \
 		$(BIN)/gymgate serve --host 0.0.0.0 --port $(PORT)

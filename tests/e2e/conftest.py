@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -91,18 +90,7 @@ def new_context(browser: Browser, server: LiveServer, size: ViewportSize = PHONE
     return context
 
 
-class WebServer(LiveServer):
-    """LiveServer, minus a ResourceWarning: its start() leaves the parent's handle of the
-    server log to the garbage collector, which `filterwarnings = error` turns into a failure."""
-
-    def start(self) -> WebServer:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ResourceWarning)
-            super().start()
-        return self
-
-
-def live_server_on_sqlite(workdir: Path, template: SqliteTemplate, **extra_env: str) -> WebServer:
+def live_server_on_sqlite(workdir: Path, template: SqliteTemplate, **extra_env: str) -> LiveServer:
     """An unstarted `gymgate serve` on a fresh SQLite file; it makes its own first key."""
     env = {
         "GYMGATE_DATABASE_URL": template.fresh_copy(workdir),
@@ -110,7 +98,7 @@ def live_server_on_sqlite(workdir: Path, template: SqliteTemplate, **extra_env: 
         "GYMGATE_ADMIN_TOKEN": ADMIN_TOKEN,
         **extra_env,
     }
-    return WebServer(workdir, env)
+    return LiveServer(workdir, env)
 
 
 @pytest.fixture

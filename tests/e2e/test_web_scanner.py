@@ -13,7 +13,6 @@ from playwright.sync_api import Page, Playwright, expect
 
 from tests.e2e.conftest import (
     DESKTOP,
-    PHONE,
     add_gate,
     audit,
     ffmpeg,
@@ -154,7 +153,15 @@ def test_keyboard_wedge_codes_are_checked_and_junk_is_not_a_pass(
     screenshot(page, "scan-history-phone")
     page.set_viewport_size(DESKTOP)
     screenshot(page, "scan-history-desktop")
-    page.set_viewport_size(PHONE)
+
+    for n in range(8):
+        page.keyboard.type(f"junk-{n}")
+        page.keyboard.press("Enter")
+    # 11 decisions in all: the first (the allow) has dropped out of the last 10
+    expect(page.locator("#history li").last).to_contain_text("Not a gymgate pass")
+    expect(page.locator("#history li")).to_have_count(10)
+    page.reload()
+    expect(page.locator("#history li")).to_have_count(10)  # kept on the device
 
 
 def test_without_the_server_the_scanner_says_offline_and_never_shows_green(
