@@ -28,6 +28,7 @@ from gymgate.api.controllers.payments import PaymentController
 from gymgate.api.controllers.webhooks import WebhookController
 from gymgate.api.deps import provide_runtime, provide_session
 from gymgate.api.errors import EXCEPTION_HANDLERS
+from gymgate.api.limits import request_limits
 from gymgate.api.request_id import RequestIdMiddleware
 from gymgate.api.runtime import Runtime
 from gymgate.clock import Clock, SystemClock
@@ -118,6 +119,7 @@ def create_app(
     return Litestar(
         route_handlers=route_handlers,  # type: ignore[arg-type]
         lifespan=[lifespan],
+        on_app_init=[request_limits(settings)],
         middleware=[
             RequestIdMiddleware(),
             PrometheusConfig(app_name="gymgate", prefix="gymgate_http", group_path=True).middleware,
