@@ -1,6 +1,7 @@
 """Prometheus metrics of the domain: gate decisions, their latency, issued tokens, keys.
 
-Served at /metrics by Litestar's PrometheusController next to its per-route HTTP metrics.
+Served at /metrics by Litestar's PrometheusController next to its per-route HTTP metrics
+(gymgate_http_*, every route but /verify, whose decisions are counted and timed here).
 Every labelled series is created here, once, so the hot path only increments a counter it
 already holds and observes one histogram: no label lookups, no allocation, no lock contention
 beyond prometheus_client's own per-value lock.
