@@ -11,19 +11,35 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Literal
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import Connection, bindparam, delete, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gymgate.clock import Clock, to_datetime
-from gymgate.db import insert_unless_exists
+from gymgate.db import Database
 from gymgate.errors import DenyReason, TokenRejected
 from gymgate.keystore import KeySet
 from gymgate.models import AuditEvent, UsedPass
 from gymgate.tokens import PassClaims, TokenVerifier
 
 __all__ = ["Decision", "check_in", "delete_expired_used_passes", "token_fingerprint"]
+
+# Built once: executing a prebuilt Core statement with parameters skips per-call statement
+# construction and hits SQLAlchemy's compiled cache straight away.
+_USED = UsedPass.metadata.tables[UsedPass.__tablename__]
+_ADMIT = {
+    name: insert_for(_USED)
+    .on_conflict_do_nothing(index_elements=["pass_id"])
+    .returning(_USED.c.pass_id)
+    for name, insert_for in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
+}
+_EARLIER = select(_USED.c.state, _USED.c.at, _USED.c.gate).where(
+    _USED.c.pass_id == bindparam("pass_id")
+)
+_AUDIT = insert(AuditEvent.metadata.tables[AuditEvent.__tablename__])
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +73,7 @@ def verify_offline(
 
 
 async def check_in(
-    session: AsyncSession,
+    database: Database,
     verifier: TokenVerifier,
     keyset: KeySet,
     clock: Clock,
@@ -68,49 +84,46 @@ async def check_in(
     """Decide and record one scan; the audit row is committed before this returns."""
     now = clock.now()
     checked = verify_offline(verifier, keyset, token, now)
-    if isinstance(checked, Decision):
-        decision = checked
-    else:
-        decision = await _admit_once(session, checked, gate, now)
+    fingerprint = token_fingerprint(token)
+    return await database.write(partial(_record, checked, gate, to_datetime(now), fingerprint))
+
+
+def _record(
+    checked: Decision | PassClaims, gate: str, at: datetime, fingerprint: str, db: Connection
+) -> Decision:
+    """The transaction: admit once (if the token holds), then the audit row, whatever happened."""
+    decision = checked if isinstance(checked, Decision) else _admit_once(db, checked, gate, at)
     claims = decision.claims
-    await session.execute(
-        insert(AuditEvent).values(
-            at=to_datetime(now),
-            gate=gate,
-            result=decision.result,
-            reason=decision.reason,
-            pass_id=claims.pass_id if claims else None,
-            user_id=claims.user_id if claims else None,
-            kid=claims.kid if claims else None,
-            token_sha256=token_fingerprint(token),
-        )
+    db.execute(
+        _AUDIT,
+        {
+            "at": at,
+            "gate": gate,
+            "result": decision.result,
+            "reason": decision.reason,
+            "pass_id": claims.pass_id if claims else None,
+            "user_id": claims.user_id if claims else None,
+            "kid": claims.kid if claims else None,
+            "token_sha256": fingerprint,
+        },
     )
-    await session.commit()
     return decision
 
 
-async def _admit_once(session: AsyncSession, claims: PassClaims, gate: str, now: float) -> Decision:
-    admitted = await session.execute(
-        insert_unless_exists(
-            session,
-            UsedPass,
-            ["pass_id"],
-            pass_id=claims.pass_id,
-            state="used",
-            at=to_datetime(now),
-            gate=gate,
-            expires_at=claims.expires_at,
-        ).returning(UsedPass.pass_id)
+def _admit_once(db: Connection, claims: PassClaims, gate: str, at: datetime) -> Decision:
+    admitted = db.execute(
+        _ADMIT[db.dialect.name],
+        {
+            "pass_id": claims.pass_id,
+            "state": "used",
+            "at": at,
+            "gate": gate,
+            "expires_at": claims.expires_at,
+        },
     )
     if admitted.first() is not None:
         return Decision("allow", claims=claims)
-    earlier = (
-        await session.execute(
-            select(UsedPass.state, UsedPass.at, UsedPass.gate).where(
-                UsedPass.pass_id == claims.pass_id
-            )
-        )
-    ).one()
+    earlier = db.execute(_EARLIER, {"pass_id": claims.pass_id}).one()
     if earlier.state == "revoked":
         return Decision("deny", "revoked", claims)
     return Decision("deny", "already_used", claims, earlier.at, earlier.gate)

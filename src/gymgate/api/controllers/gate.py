@@ -9,7 +9,6 @@ from litestar.background_tasks import BackgroundTask
 from litestar.di import NamedDependency
 from litestar.exceptions import ValidationException
 from litestar.params import JSONBody
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from gymgate.api.observe import observe_verify
 from gymgate.api.runtime import Runtime
@@ -46,7 +45,6 @@ class GateController(Controller):
     async def verify(
         self,
         data: JSONBody[VerifyRequest],
-        session: NamedDependency[AsyncSession],
         runtime: NamedDependency[Runtime],
         gate_name: NamedDependency[str],
     ) -> Response[VerifyResponse]:
@@ -58,7 +56,7 @@ class GateController(Controller):
         token = data.token if isinstance(data.token, str) else None
         started = time.perf_counter()
         decision = await check_in(
-            session,
+            runtime.database,
             runtime.verifier,
             runtime.keys.current(),
             runtime.clock,
