@@ -1,0 +1,296 @@
+"""`python -m benchmarks` (`make bench`): run every figure, print the table and a JSON line.
+
+BENCH_SECONDS sets the length of each wrk run (default 10, the issue's minimum) and
+BENCH_INPROC_SECONDS the length of each in-process loop (default 3).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks.floors import ed25519_verifies, pyjwt_decodes, write_transactions
+from benchmarks.gate import GateRun, load_gate
+from benchmarks.issuance import load_issuance
+from benchmarks.loadgen import Load, require_wrk, wrk
+from benchmarks.pipeline import verify_pipeline
+from benchmarks.preload import preload_postgres, preload_sqlite
+from benchmarks.report import Figure, Report, at_least, at_most, ratio
+from benchmarks.servers import Server, free_port, hello_serve
+from benchmarks.workspace import PostgresServer, Workspace
+
+SECONDS = float(os.environ.get("BENCH_SECONDS", "10"))
+INPROC_SECONDS = float(os.environ.get("BENCH_INPROC_SECONDS", "3"))
+LAST_JSON = Path(__file__).with_name("last.json")
+REPO = Path(__file__).resolve().parents[1]
+# What a backend's /verify should reach, as a share of the hello-world floor F4.
+M2_RATIO_TARGET = {"sqlite": 0.6, "postgres": 0.4}
+M2_P99_TARGET_MS = {"sqlite": 5.0}
+
+
+def step(message: str) -> None:
+    print(f"bench: {message}", file=sys.stderr, flush=True)
+
+
+def floors(report: Report, workspace: Workspace, backends: dict[str, str]) -> None:
+    _, token = workspace.tokens(1)[0]
+    public_key = workspace.keyset.entries[0].public_key
+    step("F1/F2 signature floors")
+    report.add(
+        Figure(
+            "F1",
+            "raw Ed25519 verifies/s (cryptography)",
+            ed25519_verifies(token, public_key, INPROC_SECONDS),
+            "/s",
+        )
+    )
+    report.add(
+        Figure(
+            "F2",
+            "PyJWT EdDSA decodes/s of our token",
+            pyjwt_decodes(token, public_key, INPROC_SECONDS),
+            "/s",
+        )
+    )
+    for backend, url in backends.items():
+        step(f"F3 write transaction floor on {backend}")
+        per_s = asyncio.run(write_transactions(workspace.settings(url), INPROC_SECONDS))
+        report.add(
+            Figure(f"F3.{backend}", f"used-pass + audit transactions/s, {backend}", per_s, "/s")
+        )
+
+
+def hello_floor(report: Report, workspace: Workspace) -> None:
+    step("F4 hello-world Litestar on uvicorn, wrk")
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    with Server(
+        hello_serve(port), port=port, env=env, workdir=workspace.root, ready_path="/hello"
+    ) as server:
+        wrk(server.url, "/hello", 2)  # warm-up
+        load = wrk(server.url, "/hello", SECONDS)
+    _load_figures(report, "F4", "hello world", load)
+
+
+def pipeline(
+    report: Report, workspace: Workspace, backends: dict[str, str], fresh: dict[str, str]
+) -> None:
+    tokens = [token for _, token in workspace.tokens(40_000)]
+    f2 = report.value("F2")
+    for backend in backends:
+        step(f"M1 in-process verify pipeline on {backend}")
+        url = fresh[backend]
+        per_s = asyncio.run(verify_pipeline(workspace.settings(url), tokens, INPROC_SECONDS))
+        report.add(Figure(f"M1.{backend}", f"in-process verifies/s, {backend}", per_s, "/s"))
+        f3 = report.value(f"F3.{backend}")
+        floor = 1 / (1 / f2 + 1 / f3) if f2 and f3 else None
+        share = ratio(per_s, floor)
+        report.add(
+            Figure(
+                f"M1.{backend}.ratio",
+                "  ratio to 1/(1/F2+1/F3)",
+                share,
+                "x",
+                ">= 0.80",
+                at_least(share, 0.8),
+            )
+        )
+
+
+def _load_figures(report: Report, key: str, label: str, load: Load) -> None:
+    report.add(Figure(f"{key}.rps", f"{label}: requests/s", load.rps, "/s"))
+    report.add(Figure(f"{key}.p50", f"{label}: p50", load.p50_ms, "ms"))
+    report.add(Figure(f"{key}.p99", f"{label}: p99", load.p99_ms, "ms"))
+    if load.errors:
+        report.notes.append(f"{key}: {load.errors} wrk errors or non-2xx answers")
+
+
+def _gate_figures(report: Report, key: str, backend: str, run: GateRun) -> None:
+    f4 = report.value("F4.rps")
+    for kind, load, share in (
+        ("allow", run.allow, run.allowed_share),
+        ("deny", run.deny, run.denied_share),
+    ):
+        if load is None:
+            continue
+        name = f"{key}.{backend}.{kind}"
+        label = f"/verify {backend}, all {kind}s"
+        report.add(Figure(f"{name}.rps", f"{label}: requests/s", load.rps, "/s"))
+        r = ratio(load.rps, f4)
+        target = M2_RATIO_TARGET[backend]
+        report.add(
+            Figure(
+                f"{name}.ratio",
+                "  ratio to F4",
+                r,
+                "x",
+                f">= {target}",
+                at_least(r, target) if key == "M2" else None,
+            )
+        )
+        report.add(Figure(f"{name}.p50", "  p50", load.p50_ms, "ms"))
+        p99_target = M2_P99_TARGET_MS.get(backend)
+        if key == "M2" and p99_target is not None:
+            report.add(
+                Figure(
+                    f"{name}.p99",
+                    "  p99",
+                    load.p99_ms,
+                    "ms",
+                    f"<= {p99_target:g} ms",
+                    at_most(load.p99_ms, p99_target),
+                )
+            )
+        elif key == "M3":
+            base = report.value(f"M2.{backend}.{kind}.p99")
+            report.add(Figure(f"{name}.p99", "  p99", load.p99_ms, "ms"))
+            growth = ratio(load.p99_ms, base)
+            report.add(
+                Figure(
+                    f"{name}.p99_vs_M2",
+                    "  p99 / M2 p99",
+                    growth,
+                    "x",
+                    "<= 1.15",
+                    at_most(growth, 1.15),
+                )
+            )
+        else:
+            report.add(Figure(f"{name}.p99", "  p99", load.p99_ms, "ms"))
+        wanted = "allow" if kind == "allow" else "deny"
+        report.add(
+            Figure(
+                f"{name}.share",
+                f"  share of audit rows that are {wanted}s",
+                share,
+                "x",
+                "= 1.00",
+                at_least(share, 0.999),
+            )
+        )
+        if load.errors:
+            report.notes.append(f"{name}: {load.errors} wrk errors or non-2xx answers")
+
+
+def main() -> None:
+    started = time.perf_counter()
+    require_wrk()
+    report = Report()
+    rss: list[float] = []
+    with tempfile.TemporaryDirectory(prefix="gymgate-bench-") as scratch:
+        workspace = Workspace(Path(scratch))
+        postgres = PostgresServer() if PostgresServer.available() else None
+        if postgres is None:
+            report.notes.append("Postgres not reachable on 127.0.0.1:5432: its figures skipped")
+        else:
+            postgres.create()
+        try:
+            backends = {"sqlite": workspace.fresh_sqlite("f3")}
+            if postgres is not None:
+                backends["postgres"] = postgres.url
+            floors(report, workspace, backends)
+            if postgres is not None:
+                postgres.empty()
+            fresh = {
+                "sqlite": workspace.fresh_sqlite("m1"),
+                **({"postgres": postgres.url} if postgres else {}),
+            }
+            pipeline(report, workspace, backends, fresh)
+            hello_floor(report, workspace)
+            for backend in backends:
+                step(f"M2 /verify on {backend}: allows, then all-denies")
+                url = workspace.fresh_sqlite("m2") if backend == "sqlite" else postgres.url  # type: ignore[union-attr]
+                prepare = postgres.empty if backend == "postgres" else None  # type: ignore[union-attr]
+                run = load_gate(workspace, url, SECONDS, name=f"m2-{backend}", prepare=prepare)
+                _gate_figures(report, "M2", backend, run)
+                rss.append(run.rss_mb)
+            for backend in backends:
+                step(f"M3 preloading 1,000,000 audit rows, 100,000 used passes on {backend}")
+                if backend == "sqlite":
+                    url = workspace.fresh_sqlite("m3")
+                    seconds = preload_sqlite(url.split(":///", 1)[1])
+                else:
+                    assert postgres is not None
+                    postgres.empty()
+                    url = postgres.url
+                    seconds = preload_postgres(postgres)
+                report.notes.append(f"M3 {backend} preload took {seconds:.1f} s")
+                step(f"M3 /verify on {backend} with history")
+                run = load_gate(workspace, url, SECONDS, name=f"m3-{backend}")
+                _gate_figures(report, "M3", backend, run)
+                rss.append(run.rss_mb)
+            step("M5 server memory")
+            report.add(
+                Figure(
+                    "M5.rss",
+                    "server RSS after M2/M3 (largest)",
+                    max(rss),
+                    "MB",
+                    "< 150 MB",
+                    max(rss) < 150,
+                )
+            )
+            step("M4 POST /generate_qr png")
+            issued = load_issuance(workspace, workspace.fresh_sqlite("m4"), SECONDS)
+            report.add(
+                Figure(
+                    "M4.rps",
+                    "/generate_qr png per second (1 worker)",
+                    issued.load.rps,
+                    "/s",
+                    ">= 200",
+                    at_least(issued.load.rps, 200),
+                )
+            )
+            report.add(Figure("M4.p99", "  p99", issued.load.p99_ms, "ms"))
+            report.add(Figure("M4.token_bytes", "  token length", issued.token_bytes, "B"))
+            report.add(
+                Figure(
+                    "M4.qr_version",
+                    "  QR version at EC M",
+                    issued.qr_version,
+                    "",
+                    "<= 12",
+                    issued.qr_version <= 12,
+                )
+            )
+            step("M6 /verify with two workers, SQLite")
+            two = load_gate(
+                workspace,
+                workspace.fresh_sqlite("m6"),
+                SECONDS,
+                name="m6",
+                workers=2,
+                with_denies=False,
+            )
+            report.add(
+                Figure(
+                    "M6.rps", "/verify sqlite allows, 2 workers: requests/s", two.allow.rps, "/s"
+                )
+            )
+            report.add(
+                Figure(
+                    "M6.ratio",
+                    "  2 workers / 1 worker",
+                    ratio(two.allow.rps, report.value("M2.sqlite.allow.rps")),
+                    "x",
+                )
+            )
+        finally:
+            if postgres is not None:
+                postgres.drop()
+    elapsed = time.perf_counter() - started
+    print(report.table())
+    for note in report.notes:
+        print(f"note: {note}")
+    document = report.as_json(elapsed)
+    LAST_JSON.write_text(document + "\n")
+    print(document)
+
+
+if __name__ == "__main__":
+    main()

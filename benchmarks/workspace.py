@@ -1,0 +1,181 @@
+"""What every benchmark needs: keys, tokens, gate secrets and fresh databases in a temp dir."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import shutil
+import sqlite3
+import time
+import uuid
+from collections.abc import Iterable
+from pathlib import Path
+
+import asyncpg
+
+from gymgate.clock import SystemClock
+from gymgate.db import Database, upgrade_database
+from gymgate.ids import new_id
+from gymgate.keystore import KeySet, KeyStore
+from gymgate.models import Base
+from gymgate.services.gates import add_gate
+from gymgate.settings import Settings
+from gymgate.tokens import issue_token
+
+__all__ = ["GATE", "PostgresServer", "Workspace", "audit_counts", "sqlite_url", "used_pass_ids"]
+
+GATE = "bench"
+POSTGRES_ADMIN_DSN = os.environ.get(
+    "BENCH_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+
+
+def sqlite_url(path: Path) -> str:
+    return f"sqlite+aiosqlite:///{path}"
+
+
+class Workspace:
+    """A scratch directory with one signing key and a migrated SQLite template."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.keys_dir = root / "keys"
+        KeyStore(self.keys_dir).rotate(SystemClock())
+        self.keyset: KeySet = KeyStore(self.keys_dir).load()
+        self.admin_token = secrets.token_urlsafe(24)
+        self.template = root / "template.db"
+        upgrade_database(sqlite_url(self.template))
+        self._tokens: list[tuple[str, str]] = []
+
+    def settings(self, database_url: str) -> Settings:
+        return Settings(
+            database_url=database_url, keys_dir=self.keys_dir, admin_token=self.admin_token
+        )
+
+    def server_env(self, database_url: str) -> dict[str, str]:
+        """The environment of a server: ours, with no stray GYMGATE_* from the caller."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("GYMGATE_")}
+        env.update(
+            GYMGATE_DATABASE_URL=database_url,
+            GYMGATE_KEYS_DIR=str(self.keys_dir),
+            GYMGATE_ADMIN_TOKEN=self.admin_token,
+            GYMGATE_RATE_LIMIT_PER_MINUTE="0",  # the load comes from one address, on purpose
+        )
+        return env
+
+    def fresh_sqlite(self, name: str) -> str:
+        """A migrated, empty SQLite database of its own."""
+        path = self.root / f"{name}.db"
+        shutil.copyfile(self.template, path)
+        return sqlite_url(path)
+
+    def tokens(self, count: int) -> list[tuple[str, str]]:
+        """`count` distinct valid passes as (pass_id, token); the same ones on every database."""
+        now = int(time.time())
+        while len(self._tokens) < count:
+            pass_id = new_id()
+            token = issue_token(
+                self.keyset,
+                issuer="gymgate",
+                pass_id=pass_id,
+                user_id=new_id(),
+                issued_at=now,
+                expires_at=now + 24 * 3600,
+            )
+            self._tokens.append((pass_id, token))
+        return self._tokens[:count]
+
+    def add_gate(self, database_url: str) -> str:
+        """A gate secret on that database."""
+
+        async def create() -> str:
+            database = Database(self.settings(database_url))
+            try:
+                async with database.session() as session:
+                    return await add_gate(session, SystemClock(), GATE)
+            finally:
+                await database.close()
+
+        return asyncio.run(create())
+
+
+class PostgresServer:
+    """One throwaway database on the local Postgres, dropped at the end."""
+
+    def __init__(self) -> None:
+        self.name = f"gymgate_bench_{uuid.uuid4().hex[:10]}"
+        self.dsn = f"{POSTGRES_ADMIN_DSN.rsplit('/', 1)[0]}/{self.name}"
+        self.url = self.dsn.replace("postgresql://", "postgresql+asyncpg://", 1)
+
+    @staticmethod
+    def available() -> bool:
+        async def probe() -> None:
+            connection = await asyncpg.connect(POSTGRES_ADMIN_DSN, timeout=3)
+            await connection.close()
+
+        try:
+            asyncio.run(probe())
+        except (OSError, asyncpg.PostgresError, TimeoutError):
+            return False
+        return True
+
+    def create(self) -> None:
+        asyncio.run(self._admin(f'CREATE DATABASE "{self.name}"'))
+        upgrade_database(self.url)
+
+    def drop(self) -> None:
+        asyncio.run(self._admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
+
+    def empty(self) -> None:
+        tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
+        self.execute([f"TRUNCATE {tables} RESTART IDENTITY CASCADE"])
+
+    def execute(self, statements: Iterable[str]) -> None:
+        async def run() -> None:
+            connection = await asyncpg.connect(self.dsn)
+            try:
+                for statement in statements:
+                    await connection.execute(statement)
+            finally:
+                await connection.close()
+
+        asyncio.run(run())
+
+    @staticmethod
+    async def _admin(statement: str) -> None:
+        connection = await asyncpg.connect(POSTGRES_ADMIN_DSN)
+        try:
+            await connection.execute(statement)
+        finally:
+            await connection.close()
+
+
+def audit_counts(database_url: str) -> dict[str, int]:
+    """Audit rows by result: every authenticated verify writes exactly one."""
+    query = "SELECT result, count(*) FROM audit_events GROUP BY result"
+    return dict(_rows(database_url, query))
+
+
+def used_pass_ids(database_url: str) -> set[str]:
+    return {row[0] for row in _rows(database_url, "SELECT pass_id FROM used_passes")}
+
+
+def _rows(database_url: str, query: str) -> list[tuple[str, int]]:
+    if database_url.startswith("sqlite"):
+        path = database_url.split(":///", 1)[1]
+        connection = sqlite3.connect(path)
+        try:
+            return [tuple(row) for row in connection.execute(query)]
+        finally:
+            connection.close()
+
+    async def fetch() -> list[tuple[str, int]]:
+        dsn = database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
+        connection = await asyncpg.connect(dsn)
+        try:
+            return [tuple(row) for row in await connection.fetch(query)]
+        finally:
+            await connection.close()
+
+    return asyncio.run(fetch())
