@@ -237,37 +237,34 @@ async def side_secret(database: Database, clock: FrozenClock) -> str:
         return await add_gate(session, clock, "side-door")
 
 
-@pytest.mark.parametrize(
-    ("params", "expected"),
-    [
-        ({}, [("side-door", "deny"), ("side-door", "allow"), ("front-door", "deny"),
-              ("front-door", "allow")]),
-        ({"result": "allow"}, [("side-door", "allow"), ("front-door", "allow")]),
-        ({"result": "deny"}, [("side-door", "deny"), ("front-door", "deny")]),
-        ({"reason": "already_used"}, [("front-door", "deny")]),
-        ({"reason": "malformed"}, [("side-door", "deny")]),
-        ({"gate": "side-door"}, [("side-door", "deny"), ("side-door", "allow")]),
-        ({"gate": "side-door", "result": "allow"}, [("side-door", "allow")]),
-        ({"gate": "nowhere"}, []),
-        ({"since": to_iso(START + 1800)}, [("side-door", "deny"), ("side-door", "allow")]),
-        ({"since": to_iso(START + 1800)[:-1]}, [("side-door", "deny"), ("side-door", "allow")]),
-        ({"since": to_iso(START + 3600)}, [("side-door", "deny"), ("side-door", "allow")]),
-        ({"since": to_iso(START + 3601)}, []),
-    ],
-)  # fmt: skip
-async def test_audit_filters(
-    client: Client,
-    gate_secret: str,
-    side_secret: str,
-    clock: FrozenClock,
-    params: dict[str, str],
-    expected: list[tuple[str, str]],
+SIDE = [("side-door", "deny"), ("side-door", "allow")]
+FILTERS: list[tuple[dict[str, str], list[tuple[str, str]]]] = [
+    ({}, [*SIDE, ("front-door", "deny"), ("front-door", "allow")]),
+    ({"result": "allow"}, [("side-door", "allow"), ("front-door", "allow")]),
+    ({"result": "deny"}, [("side-door", "deny"), ("front-door", "deny")]),
+    ({"reason": "already_used"}, [("front-door", "deny")]),
+    ({"reason": "malformed"}, [("side-door", "deny")]),
+    ({"gate": "side-door"}, SIDE),
+    ({"gate": "side-door", "result": "allow"}, [("side-door", "allow")]),
+    ({"gate": "nowhere"}, []),
+    ({"since": to_iso(START + 1800)}, SIDE),
+    ({"since": to_iso(START + 1800).removesuffix("Z")}, SIDE),  # no offset: read as UTC
+    ({"since": to_iso(START + 3600)}, SIDE),  # inclusive
+    ({"since": to_iso(START + 3601)}, []),
+]
+
+
+async def test_audit_filters_by_result_reason_gate_and_since(
+    client: Client, gate_secret: str, side_secret: str, clock: FrozenClock
 ) -> None:
     await scan_a_mix(client, gate_secret, side_secret, clock)
 
-    items = await audit_items(client, **params)
+    found = {}
+    for params, _ in FILTERS:
+        items = await audit_items(client, **params)
+        found[str(params)] = [(i["gate"], i["result"]) for i in items]
 
-    assert [(i["gate"], i["result"]) for i in items] == expected
+    assert found == {str(params): expected for params, expected in FILTERS}
 
 
 async def test_audit_filter_by_pass_id(client: Client, gate_secret: str) -> None:
