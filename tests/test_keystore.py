@@ -178,7 +178,7 @@ def test_metadata_file_holds_no_private_material(store: KeyStore, clock: FrozenC
     assert '"d"' not in metadata
 
 
-def test_kid_is_the_rfc7638_thumbprint_cut_to_16_characters(
+def test_kid_is_the_rfc7638_thumbprint_cut_to_8_characters(
     store: KeyStore, clock: FrozenClock
 ) -> None:
     kid = store.rotate(clock)
@@ -187,7 +187,7 @@ def test_kid_is_the_rfc7638_thumbprint_cut_to_16_characters(
     canonical = '{"crv":"Ed25519","kty":"OKP","x":"' + jwk["x"] + '"}'
     thumbprint = base64.urlsafe_b64encode(hashlib.sha256(canonical.encode()).digest())
 
-    assert kid == thumbprint.rstrip(b"=").decode()[:16]
+    assert kid == thumbprint.rstrip(b"=").decode()[:8]
 
 
 def test_a_key_set_read_back_from_its_jwks_verifies_the_same_kids(

@@ -34,6 +34,7 @@ __all__ = ["KeyEntry", "KeySet", "KeyStatus", "KeyStore", "ReloadingKeySet", "ki
 
 KeyStatus = Literal["active", "verify-only", "retired"]
 METADATA_FILE = "keyset.json"
+KID_LENGTH = 8
 LOCK_FILE = ".lock"
 
 
@@ -50,13 +51,18 @@ def _raw_public(key: Ed25519PublicKey) -> bytes:
 
 
 def kid_for(key: Ed25519PublicKey) -> str:
-    """The key's RFC 7638 thumbprint, cut to 16 characters to keep tokens (and QRs) small."""
+    """The key's RFC 7638 thumbprint, cut to 8 characters to keep tokens (and QRs) small.
+
+    A kid only picks a key out of a handful, it proves nothing (the signature does), and 48
+    bits keep apart any number of keys a deployment will ever have; `rotate` still refuses
+    a repeat. Eight characters fewer keep a pass inside QR version 12 at level M.
+    """
     canonical = json.dumps(
         {"crv": "Ed25519", "kty": "OKP", "x": _b64url(_raw_public(key))},
         separators=(",", ":"),
         sort_keys=True,
     )
-    return _b64url(hashlib.sha256(canonical.encode()).digest())[:16]
+    return _b64url(hashlib.sha256(canonical.encode()).digest())[:KID_LENGTH]
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,7 +159,10 @@ class KeyStore:
         self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         with self._locked():
             records = self._read_records() if self.exists() else []
+            taken = {record["kid"] for record in records}
             private = Ed25519PrivateKey.generate()
+            while kid_for(private.public_key()) in taken:  # 1 in 2**48: never, but be sure
+                private = Ed25519PrivateKey.generate()
             kid = kid_for(private.public_key())
             self._write_private(kid, private)
             for record in records:
