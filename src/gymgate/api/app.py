@@ -109,7 +109,13 @@ def create_app(
         OperatorController,
         MetaController,
         WebhookController,
-        Router("/", route_handlers=[PrometheusController], before_request=_count_keys),
+        # Prometheus's text format is for scrapers, not API clients: left out of OpenAPI.
+        Router(
+            "/",
+            route_handlers=[PrometheusController],
+            before_request=_count_keys,
+            include_in_schema=False,
+        ),
     ]
     web_dir = _web_dir(settings)
     if web_dir is not None:

@@ -11,6 +11,7 @@ from litestar.exceptions import ValidationException
 from litestar.params import JSONBody
 
 from gymgate.api.observe import observe_verify
+from gymgate.api.responses import errors
 from gymgate.api.runtime import Runtime
 from gymgate.api.schemas import VerifyRequest, VerifyResponse
 from gymgate.clock import to_iso
@@ -40,8 +41,14 @@ def decision_body(decision: Decision) -> VerifyResponse:
 
 class GateController(Controller):
     tags = ["gate"]
+    security = [{"bearer": []}]  # a gate secret, from `gymgate gates add NAME`
 
-    @post("/verify", status_code=200, summary="Admit a pass at most once")
+    @post(
+        "/verify",
+        status_code=200,
+        summary="Admit a pass at most once",
+        responses=errors(400, 401, 413, 415, 429, 503),
+    )
     async def verify(
         self,
         data: JSONBody[VerifyRequest],

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from litestar import Controller, Response, get
 from litestar.di import NamedDependency
-from litestar.openapi.datastructures import ResponseSpec
 
+from gymgate.api.responses import errors
 from gymgate.api.runtime import Runtime
-from gymgate.api.schemas import ErrorResponse, HealthResponse, Jwk, Jwks, ReadyResponse
+from gymgate.api.schemas import HealthResponse, Jwk, Jwks, ReadyResponse
 from gymgate.errors import KeyStoreError
 
 __all__ = ["MetaController"]
@@ -23,7 +23,7 @@ class MetaController(Controller):
     @get(
         "/ready",
         summary="Ready to admit: the database answers and a key is signing",
-        responses={503: ResponseSpec(ErrorResponse, description="not ready; `detail` says why")},
+        responses=errors(503),
     )
     async def ready(self, runtime: NamedDependency[Runtime]) -> Response[ReadyResponse]:
         """For load balancers and orchestrators: 200 only when a pass can be issued and

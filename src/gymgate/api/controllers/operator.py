@@ -11,6 +11,7 @@ from litestar.params import FromQuery, Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gymgate.api.auth import require_admin
+from gymgate.api.responses import errors
 from gymgate.api.runtime import Runtime
 from gymgate.api.schemas import (
     AuditItem,
@@ -54,7 +55,7 @@ class OperatorController(Controller):
     guards = [require_admin]
     security = [{"bearer": []}]
 
-    @get("/audit", summary="Audit log, newest first")
+    @get("/audit", summary="Audit log, newest first", responses=errors(400, 401, 403, 503))
     async def audit(
         self,
         session: NamedDependency[AsyncSession],
@@ -84,7 +85,11 @@ class OperatorController(Controller):
         ]
         return AuditPageResponse(items=items, next_before=page.next_before)
 
-    @get("/audit/summary", summary="Totals by result and reason")
+    @get(
+        "/audit/summary",
+        summary="Totals by result and reason",
+        responses=errors(400, 401, 403, 503),
+    )
     async def summary(
         self,
         session: NamedDependency[AsyncSession],
@@ -96,7 +101,7 @@ class OperatorController(Controller):
         totals = await summarise_audit(session, _filter(result, reason, gate, None, since))
         return AuditSummaryResponse(totals.total, totals.by_result, totals.by_reason)
 
-    @get("/keys", summary="Signing keys and their status")
+    @get("/keys", summary="Signing keys and their status", responses=errors(401, 403))
     async def keys(self, runtime: NamedDependency[Runtime]) -> KeyListResponse:
         return KeyListResponse(
             items=[

@@ -8,6 +8,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gymgate.api.responses import JsonOrImageOperation, errors
 from gymgate.api.runtime import Runtime
 from gymgate.api.schemas import GenerateQrRequest, GenerateQrResponse, PassStatusResponse
 from gymgate.clock import to_iso
@@ -25,11 +26,13 @@ class PassController(Controller):
         "/generate_qr",
         status_code=201,
         summary="Sign the payment's pass and draw its QR",
+        operation_class=JsonOrImageOperation,
         responses={
             201: ResponseSpec(
                 data_container=GenerateQrResponse,
                 description="json: the token and a PNG data URL; png/svg: the image itself",
-            )
+            ),
+            **errors(400, 402, 404, 409, 413, 415, 429, 503),
         },
     )
     async def generate_qr(
@@ -61,7 +64,11 @@ class PassController(Controller):
         )
         return Response(body, media_type=MediaType.JSON, headers=headers)
 
-    @get("/passes/{pass_id:str}", summary="A pass's status (unused, used, revoked, expired)")
+    @get(
+        "/passes/{pass_id:str}",
+        summary="A pass's status (unused, used, revoked, expired)",
+        responses=errors(404, 503),
+    )
     async def status(
         self,
         pass_id: FromPath[str],

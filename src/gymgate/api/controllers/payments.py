@@ -7,6 +7,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gymgate.api.responses import errors
 from gymgate.api.runtime import Runtime
 from gymgate.api.schemas import CreatePaymentRequest, PaymentResponse
 from gymgate.clock import to_iso
@@ -35,7 +36,12 @@ def _response(view: PaymentView) -> PaymentResponse:
 class PaymentController(Controller):
     tags = ["payments"]
 
-    @post("/create_payment", status_code=201, summary="Pay for one pass")
+    @post(
+        "/create_payment",
+        status_code=201,
+        summary="Pay for one pass",
+        responses=errors(400, 413, 415, 429, 502, 503),
+    )
     async def create(
         self,
         data: JSONBody[CreatePaymentRequest],
@@ -55,13 +61,18 @@ class PaymentController(Controller):
         )
         return _response(view)
 
-    @get("/payments/{payment_id:str}", summary="Look up a payment")
+    @get("/payments/{payment_id:str}", summary="Look up a payment", responses=errors(404, 503))
     async def read(
         self, payment_id: FromPath[str], session: NamedDependency[AsyncSession]
     ) -> PaymentResponse:
         return _response(PaymentView.of(await get_payment(session, payment_id)))
 
-    @post("/payments/{payment_id:str}/refund", status_code=200, summary="Refund and revoke")
+    @post(
+        "/payments/{payment_id:str}/refund",
+        status_code=200,
+        summary="Refund and revoke",
+        responses=errors(404, 409, 502, 503),
+    )
     async def refund(
         self,
         payment_id: FromPath[str],

@@ -8,6 +8,7 @@ from litestar import Controller, Request, post
 from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gymgate.api.responses import errors
 from gymgate.api.runtime import Runtime
 from gymgate.api.schemas import WebhookResponse
 from gymgate.services.payment_events import receive_payment_event
@@ -27,6 +28,7 @@ class WebhookController(Controller):
         status_code=200,
         summary="Signed payment events from the provider",
         request_max_body_size=MAX_EVENT_BYTES,
+        responses=errors(400, 404, 413, 415, 503),
     )
     async def payment_event(
         self,
