@@ -203,6 +203,8 @@ BAD_AUDIT_QUERIES = [
     {"since": "2027-13-45T99:00:00Z"},
     {"before": "0"},
     {"before": "first"},
+    {"before": str(2**63)},  # past BIGINT: the database must never see it
+    {"limit": str(2**64)},
 ]
 
 

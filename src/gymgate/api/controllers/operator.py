@@ -26,6 +26,8 @@ from gymgate.services.audit import AuditFilter, list_audit, summarise_audit
 __all__ = ["OperatorController"]
 
 Result = Literal["allow", "deny"]
+# Audit ids are BIGINT: a larger cursor must be a 400, not an overflow in the database.
+MAX_AUDIT_ID = 2**63 - 1
 Reason = Literal[
     "malformed",
     "bad_signature",
@@ -65,7 +67,9 @@ class OperatorController(Controller):
         gate: FromQuery[str | None] = None,
         pass_id: FromQuery[str | None] = None,
         since: FromQuery[datetime | None] = None,
-        before: Annotated[int | None, Parameter(ge=1, description="cursor: next_before")] = None,
+        before: Annotated[
+            int | None, Parameter(ge=1, le=MAX_AUDIT_ID, description="cursor: next_before")
+        ] = None,
     ) -> AuditPageResponse:
         """Every verify attempt: time, gate, result, reason, pass and user ids."""
         page = await list_audit(
