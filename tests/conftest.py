@@ -21,7 +21,7 @@ from tests.databases import PostgresDatabase, SqliteTemplate, require_postgres
 from tests.live_server import LiveServer
 
 ADMIN_TOKEN = "test-admin-token-0123456789"
-# A fixed, realistic 'now' (2027-01-15T08:00:00Z) that tests move by hand.
+# A fixed, realistic "now" (2027-01-14T08:00:00Z) that tests move by hand.
 START = 1_799_913_600.0
 
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
@@ -112,4 +112,3 @@ def live_server(tmp_path: Path, settings: Settings) -> Iterator[LiveServer]:
     }
     with LiveServer(tmp_path, env) as server:
         yield server
-

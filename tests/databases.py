@@ -27,7 +27,7 @@ __all__ = [
 ]
 
 POSTGRES_ADMIN_DSN = os.environ.get(
-    "GYMGATE_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres"
+    "TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
 
 

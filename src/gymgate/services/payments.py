@@ -20,7 +20,7 @@ from gymgate.payments import PaymentProvider, PaymentStatus
 __all__ = ["PaymentView", "create_payment", "get_payment", "refund_payment"]
 
 # Deliberately loose: one @, something on each side, a dot in the domain, no spaces.
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+_EMAIL = re.compile(r"[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+")
 MAX_EMAIL_LENGTH = 254
 MAX_NAME_LENGTH = 200
 
@@ -61,6 +61,8 @@ async def find_or_create_user(
     """The user id for this email, creating the user on first payment."""
     if name is not None and len(name.strip()) > MAX_NAME_LENGTH:
         raise InvalidInput(f"name must be at most {MAX_NAME_LENGTH} characters")
+    if name is not None and any(ord(char) < 32 or ord(char) == 127 for char in name):
+        raise InvalidInput("name must not contain control characters")
     values = {
         "id": new_id(),
         "email": email,
