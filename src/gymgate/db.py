@@ -10,10 +10,11 @@ commits, which `GYMGATE_SQLITE_SYNCHRONOUS=FULL` prevents at some cost.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+import asyncpg
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -47,6 +48,15 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+# asyncpg's own errors for a connection that broke or a server going away (used where we
+# call the driver directly; SQLAlchemy wraps them everywhere else).
+_DRIVER_DISCONNECTS = (
+    OSError,
+    TimeoutError,
+    asyncpg.InterfaceError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.OperatorInterventionError,
+)
 
 
 def is_sqlite(url: str) -> bool:
@@ -144,6 +154,24 @@ class Database:
             return await self.writer.run(work)
         async with self.engine.begin() as connection:
             return await connection.run_sync(work)
+
+    async def on_driver(self, call: Callable[[Any], Awaitable[T]]) -> T:
+        """`call(driver_connection)` on a pooled connection, outside any transaction.
+
+        For a hot path that is one self-contained statement (its own transaction): one
+        round trip, with the driver's own prepared-statement cache. Postgres (asyncpg) only.
+        """
+        async with self.engine.connect() as connection:
+            raw = await connection.get_raw_connection()
+            try:
+                return await call(raw.driver_connection)
+            except _DRIVER_DISCONNECTS:
+                # Raw driver errors bypass SQLAlchemy: drop the connection ourselves, and
+                # answer the way a lost connection is answered everywhere else.
+                await connection.invalidate()
+                raise StorageUnavailable(
+                    "the database is not answering; nothing was recorded"
+                ) from None
 
     async def ping(self) -> None:
         """One cheap round trip (on SQLite it also takes the write lock, as a scan would);

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import partial
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import Connection, bindparam, delete, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -40,6 +40,33 @@ _EARLIER = select(_USED.c.state, _USED.c.at, _USED.c.gate).where(
     _USED.c.pass_id == bindparam("pass_id")
 )
 _AUDIT = insert(AuditEvent.metadata.tables[AuditEvent.__tablename__])
+
+# Postgres runs the check-in as one statement, its own transaction. A conflict takes the
+# existing row through a no-op DO UPDATE, which waits for a concurrent insert of the same
+# pass and returns that row (so its state is never missed, unlike a snapshot read);
+# xmax = 0 marks a row this statement inserted. The audit row is written by the same
+# statement, from the same decision.
+_PG_CHECK_IN = """
+WITH used AS (
+    INSERT INTO used_passes AS u (pass_id, state, at, gate, expires_at)
+    VALUES ($1, 'used', $2, $3, $4)
+    ON CONFLICT (pass_id) DO UPDATE SET state = u.state
+    RETURNING (u.xmax = 0) AS admitted, u.state, u.at, u.gate
+), audit AS (
+    INSERT INTO audit_events (at, gate, result, reason, pass_id, user_id, kid, token_sha256)
+    SELECT $2, $3,
+           CASE WHEN admitted THEN 'allow' ELSE 'deny' END,
+           CASE WHEN admitted THEN NULL
+                WHEN used.state = 'revoked' THEN 'revoked'
+                ELSE 'already_used' END,
+           $1, $5, $6, $7
+    FROM used
+)
+SELECT admitted, state, at, gate FROM used
+"""
+_PG_AUDIT_DENY = """
+INSERT INTO audit_events (at, gate, result, reason, token_sha256) VALUES ($1, $2, 'deny', $3, $4)
+"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +112,10 @@ async def check_in(
     now = clock.now()
     checked = verify_offline(verifier, keyset, token, now)
     fingerprint = token_fingerprint(token)
+    if database.engine.dialect.name == "postgresql":
+        return await database.on_driver(
+            partial(_record_in_one_statement, checked, gate, to_datetime(now), fingerprint)
+        )
     return await database.write(partial(_record, checked, gate, to_datetime(now), fingerprint))
 
 
@@ -127,6 +158,32 @@ def _admit_once(db: Connection, claims: PassClaims, gate: str, at: datetime) -> 
     if earlier.state == "revoked":
         return Decision("deny", "revoked", claims)
     return Decision("deny", "already_used", claims, earlier.at, earlier.gate)
+
+
+async def _record_in_one_statement(
+    checked: Decision | PassClaims, gate: str, at: datetime, fingerprint: str, driver: Any
+) -> Decision:
+    """Postgres: the same transaction as `_record`, as one statement (one round trip)."""
+    naive_utc = at.astimezone(UTC).replace(tzinfo=None)  # as UtcDateTime stores it
+    if isinstance(checked, Decision):
+        await driver.execute(_PG_AUDIT_DENY, naive_utc, gate, checked.reason, fingerprint)
+        return checked
+    claims = checked
+    row = await driver.fetchrow(
+        _PG_CHECK_IN,
+        claims.pass_id,
+        naive_utc,
+        gate,
+        claims.expires_at,
+        claims.user_id,
+        claims.kid,
+        fingerprint,
+    )
+    if row["admitted"]:
+        return Decision("allow", claims=claims)
+    if row["state"] == "revoked":
+        return Decision("deny", "revoked", claims)
+    return Decision("deny", "already_used", claims, row["at"].replace(tzinfo=UTC), row["gate"])
 
 
 async def delete_expired_used_passes(session: AsyncSession, now: float, leeway: int) -> int:
