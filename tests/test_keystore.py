@@ -299,6 +299,25 @@ def test_reloading_key_set_checks_the_disk_at_most_once_per_interval(
     assert reloading.current().active_kid == old
 
 
+@pytest.mark.parametrize(("recheck_seconds", "found"), [(0, True), (3600, False)])
+def test_an_unknown_kid_sends_the_reloading_key_set_to_the_disk_at_most_so_often(
+    store: KeyStore,
+    clock: FrozenClock,
+    monkeypatch: pytest.MonkeyPatch,
+    recheck_seconds: int,
+    found: bool,
+) -> None:
+    """Another server rotated between our periodic checks: its passes must still verify."""
+    store.rotate(clock)
+    reloading = ReloadingKeySet(KeyStore(store.directory), check_every_seconds=3600)
+    monkeypatch.setattr("gymgate.keystore.MISS_RECHECK_SECONDS", recheck_seconds)
+
+    new = store.rotate(clock)
+
+    assert (reloading.verification_key(new) is not None) is found
+    assert reloading.verification_key("no-such-kid") is None
+
+
 def test_reloading_key_set_keeps_the_last_good_keys_when_the_file_is_corrupt(
     store: KeyStore, clock: FrozenClock
 ) -> None:

@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -30,12 +30,22 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from gymgate.clock import Clock, to_iso
 from gymgate.errors import ConfigError, KeyStoreError
 
-__all__ = ["KeyEntry", "KeySet", "KeyStatus", "KeyStore", "ReloadingKeySet", "kid_for"]
+__all__ = [
+    "KeyEntry",
+    "KeyLookup",
+    "KeySet",
+    "KeyStatus",
+    "KeyStore",
+    "ReloadingKeySet",
+    "kid_for",
+]
 
 KeyStatus = Literal["active", "verify-only", "retired"]
 METADATA_FILE = "keyset.json"
 KID_LENGTH = 8
 LOCK_FILE = ".lock"
+# A kid we do not know makes a server look at keys/ at once, but at most this often.
+MISS_RECHECK_SECONDS = 0.1
 
 
 def _b64url(data: bytes) -> str:
@@ -83,6 +93,12 @@ class KeyEntry:
             "use": "sig",
             "alg": "EdDSA",
         }
+
+
+class KeyLookup(Protocol):
+    """Where a verifier finds the public key of a kid: a KeySet, or a ReloadingKeySet."""
+
+    def verification_key(self, kid: str) -> Ed25519PublicKey | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,14 +301,26 @@ class ReloadingKeySet:
 
     def current(self) -> KeySet:
         """The latest key set, checking the disk at most once per interval."""
-        now = time.monotonic()
-        if now - self._checked_at >= self._check_every:
-            self._checked_at = now
-            signature = self._store.signature()
-            if signature != self._signature:
-                try:
-                    self._keyset = self._store.load()
-                except (KeyStoreError, OSError, ValueError):
-                    return self._keyset  # caught mid-change: keep serving, look again soon
-                self._signature = signature
+        if time.monotonic() - self._checked_at >= self._check_every:
+            self._check_disk()
         return self._keyset
+
+    def verification_key(self, kid: str) -> Ed25519PublicKey | None:
+        """The key for kid; a kid we do not know sends us to the disk at once (at most every
+        MISS_RECHECK_SECONDS): after a rotation on another server, its new passes can reach
+        us before our periodic check, and must not be denied unknown_key meanwhile."""
+        key = self.current().verification_key(kid)
+        if key is None and time.monotonic() - self._checked_at >= MISS_RECHECK_SECONDS:
+            self._check_disk()
+            key = self._keyset.verification_key(kid)
+        return key
+
+    def _check_disk(self) -> None:
+        self._checked_at = time.monotonic()
+        signature = self._store.signature()
+        if signature != self._signature:
+            try:
+                self._keyset = self._store.load()
+            except (KeyStoreError, OSError, ValueError):
+                return  # caught mid-change: keep serving, look again soon
+            self._signature = signature

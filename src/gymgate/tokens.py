@@ -25,7 +25,7 @@ from jwt.exceptions import InvalidSignatureError, PyJWTError
 from jwt.utils import base64url_decode
 
 from gymgate.errors import KeyStoreError, TokenRejected
-from gymgate.keystore import KeySet
+from gymgate.keystore import KeyLookup, KeySet
 
 __all__ = ["ALGORITHM", "MAX_TOKEN_LENGTH", "PassClaims", "TokenVerifier", "issue_token"]
 
@@ -92,7 +92,7 @@ class TokenVerifier:
         self.issuer = issuer
         self.leeway = leeway_seconds
 
-    def verify(self, token: str, keyset: KeySet, now: float) -> PassClaims:
+    def verify(self, token: str, keyset: KeyLookup, now: float) -> PassClaims:
         """The token's claims, or TokenRejected with the contract's deny reason."""
         header = _parse_header(token)
         if header.get("alg") != ALGORITHM:

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gymgate.clock import Clock, to_datetime
 from gymgate.db import Database
 from gymgate.errors import DenyReason, TokenRejected
-from gymgate.keystore import KeySet
+from gymgate.keystore import KeyLookup
 from gymgate.models import AuditEvent, UsedPass
 from gymgate.tokens import PassClaims, TokenVerifier
 
@@ -90,7 +90,7 @@ def token_fingerprint(token: str) -> str:
 
 
 def verify_offline(
-    verifier: TokenVerifier, keyset: KeySet, token: str, now: float
+    verifier: TokenVerifier, keyset: KeyLookup, token: str, now: float
 ) -> Decision | PassClaims:
     """The claims if signature, time and claims hold, else the deny decision."""
     try:
@@ -102,7 +102,7 @@ def verify_offline(
 async def check_in(
     database: Database,
     verifier: TokenVerifier,
-    keyset: KeySet,
+    keyset: KeyLookup,
     clock: Clock,
     *,
     token: str,

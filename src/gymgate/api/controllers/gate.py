@@ -65,7 +65,7 @@ class GateController(Controller):
         decision = await check_in(
             runtime.database,
             runtime.verifier,
-            runtime.keys.current(),
+            runtime.keys,  # not a snapshot: an unknown kid re-reads keys/ (see keystore)
             runtime.clock,
             token=token or "",
             gate=gate_name,
