@@ -118,7 +118,7 @@ def _gate_figures(report: Report, key: str, backend: str, run: GateRun) -> None:
         if load is None:
             continue
         name = f"{key}.{backend}.{kind}"
-        label = f"/verify {backend}, all {kind}s"
+        label = f"/verify {backend}, " + ("new passes" if kind == "allow" else "replays (denied)")
         report.add(Figure(f"{name}.rps", f"{label}: requests/s", load.rps, "/s"))
         r = ratio(load.rps, f4)
         target = M2_RATIO_TARGET[backend]
