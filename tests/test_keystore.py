@@ -178,16 +178,24 @@ def test_metadata_file_holds_no_private_material(store: KeyStore, clock: FrozenC
     assert '"d"' not in metadata
 
 
-def test_kid_is_the_rfc7638_thumbprint_cut_to_8_characters(
+def test_kid_is_the_rfc7638_thumbprint_in_base32_cut_to_8_characters(
     store: KeyStore, clock: FrozenClock
 ) -> None:
     kid = store.rotate(clock)
     (jwk,) = store.load().jwks()["keys"]
 
     canonical = '{"crv":"Ed25519","kty":"OKP","x":"' + jwk["x"] + '"}'
-    thumbprint = base64.urlsafe_b64encode(hashlib.sha256(canonical.encode()).digest())
+    thumbprint = base64.b32encode(hashlib.sha256(canonical.encode()).digest())
 
-    assert kid == thumbprint.rstrip(b"=").decode()[:8]
+    assert kid == thumbprint.decode().lower()[:8]
+
+
+def test_kids_never_start_with_a_dash_so_the_cli_never_reads_them_as_options(
+    store: KeyStore, clock: FrozenClock
+) -> None:
+    kids = [store.rotate(clock) for _ in range(40)]
+
+    assert all(kid.isalnum() and kid.islower() for kid in kids)
 
 
 def test_a_key_set_read_back_from_its_jwks_verifies_the_same_kids(

@@ -63,16 +63,19 @@ def _raw_public(key: Ed25519PublicKey) -> bytes:
 def kid_for(key: Ed25519PublicKey) -> str:
     """The key's RFC 7638 thumbprint, cut to 8 characters to keep tokens (and QRs) small.
 
-    A kid only picks a key out of a handful, it proves nothing (the signature does), and 48
+    A kid only picks a key out of a handful, it proves nothing (the signature does), and 40
     bits keep apart any number of keys a deployment will ever have; `rotate` still refuses
-    a repeat. Eight characters fewer keep a pass inside QR version 12 at level M.
+    a repeat. Eight characters fewer keep a pass inside QR version 12 at level M. Base32
+    (a-z, 2-7), not base64url: a kid starting with '-' would read as an option on the
+    command line (`gymgate keys retire KID`).
     """
     canonical = json.dumps(
         {"crv": "Ed25519", "kty": "OKP", "x": _b64url(_raw_public(key))},
         separators=(",", ":"),
         sort_keys=True,
     )
-    return _b64url(hashlib.sha256(canonical.encode()).digest())[:KID_LENGTH]
+    digest = hashlib.sha256(canonical.encode()).digest()
+    return base64.b32encode(digest).decode("ascii").lower()[:KID_LENGTH]
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,7 +180,7 @@ class KeyStore:
             records = self._read_records() if self.exists() else []
             taken = {record["kid"] for record in records}
             private = Ed25519PrivateKey.generate()
-            while kid_for(private.public_key()) in taken:  # 1 in 2**48: never, but be sure
+            while kid_for(private.public_key()) in taken:  # 1 in 2**40: never, but be sure
                 private = Ed25519PrivateKey.generate()
             kid = kid_for(private.public_key())
             self._write_private(kid, private)
