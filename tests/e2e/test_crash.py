@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import random
+import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,13 +29,14 @@ from tests.e2e.cluster import (
     scan_every_pass,
 )
 from tests.e2e.test_exactly_once import server_env
+from tests.live_server import LiveServer
 
 pytestmark = pytest.mark.e2e
 
 PASSES = 60
 SCANNERS = 8
-# (passes completed, server to kill): two crashes per run, on different servers.
-CRASHES = ((PASSES // 4, 0), (PASSES * 3 // 5, 1))
+# (passes completed, server to kill): three crashes per run, one per server.
+CRASHES = ((PASSES // 5, 0), (PASSES * 9 // 20, 1), (PASSES * 7 // 10, 2))
 
 
 def pass_id_of(token: str) -> str:
@@ -48,6 +51,11 @@ def cluster(tmp_path: Path, settings: Settings) -> Iterator[Cluster]:
         yield started
 
 
+def _kill_a_moment_later(server: LiveServer) -> None:
+    time.sleep(random.uniform(0.005, 0.03))  # lets the next batch of scans reach the server
+    server.kill()
+
+
 async def _crash_during(cluster: Cluster, progress: asyncio.Queue[int]) -> int:
     """Kill -9 a server when the load reaches each mark, restart it at once; crashes done."""
     done = 0
@@ -57,7 +65,9 @@ async def _crash_during(cluster: Cluster, progress: asyncio.Queue[int]) -> int:
             await progress.get()
             done += 1
         server = cluster.servers[index]
-        server.kill()
+        # Killed from another thread while this loop keeps the scans going, so the signal
+        # lands at an arbitrary moment of the server's work, not between two answers.
+        await asyncio.to_thread(_kill_a_moment_later, server)
         crashes += 1
         await asyncio.to_thread(server.start)
     return crashes
