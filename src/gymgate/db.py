@@ -48,6 +48,8 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+# Longest wait to connect to Postgres, and for any one statement to answer.
+POSTGRES_TIMEOUT_SECONDS = 5
 # asyncpg's own errors for a connection that broke or a server going away (used where we
 # call the driver directly; SQLAlchemy wraps them everywhere else).
 _DRIVER_DISCONNECTS = (
@@ -97,7 +99,18 @@ def create_engine(settings: Settings) -> AsyncEngine:
     """An async engine with the per-backend settings described above."""
     url = settings.database_url
     if not is_sqlite(url):
-        return create_async_engine(url, pool_size=10, max_overflow=10, pool_recycle=1800)
+        return create_async_engine(
+            url,
+            pool_size=10,
+            max_overflow=10,
+            pool_recycle=1800,
+            # A network partition must become a 503 within seconds, not a gate that hangs
+            # (asyncpg waits 60 s to connect and forever for an answer by default).
+            connect_args={
+                "timeout": POSTGRES_TIMEOUT_SECONDS,
+                "command_timeout": POSTGRES_TIMEOUT_SECONDS,
+            },
+        )
     _prepare_sqlite_file(url)
     # SQLite admits one writer and every transaction here is BEGIN IMMEDIATE, so a second
     # connection buys a process nothing: with one, concurrent requests queue on the pool and
