@@ -185,7 +185,7 @@ async def issue_passes(database_url: str, keys_dir: Path, count: int) -> list[st
                     currency=settings.currency,
                 )
                 issued = await issue_pass(
-                    session,
+                    database,
                     keyset,
                     SystemClock(),
                     payment_id=payment.payment_id,

@@ -4,23 +4,38 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Literal
 
-from sqlalchemy import select
+from sqlalchemy import Connection, bindparam, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gymgate.clock import Clock, to_datetime
-from gymgate.db import insert_unless_exists
+from gymgate.db import Database
 from gymgate.errors import NotFound, PaymentConflict, PaymentNotCompleted
 from gymgate.ids import new_id
 from gymgate.keystore import KeySet
-from gymgate.models import Pass, UsedPass
-from gymgate.services.payments import get_payment
+from gymgate.models import Pass, Payment, UsedPass
 from gymgate.tokens import issue_token
 
 __all__ = ["IssuedPass", "PassState", "PassStatus", "issue_pass", "pass_status"]
 
 PassState = Literal["unused", "used", "revoked", "expired"]
+
+# Built once (see services.checkin): issuing runs these in one Database.write transaction.
+_PASSES = Pass.metadata.tables[Pass.__tablename__]
+_PAYMENTS = Payment.metadata.tables[Payment.__tablename__]
+_PAYMENT = select(_PAYMENTS.c.status, _PAYMENTS.c.user_id).where(
+    _PAYMENTS.c.id == bindparam("payment_id")
+)
+_NEW_PASS = {
+    name: insert_for(_PASSES).on_conflict_do_nothing(index_elements=["payment_id"])
+    for name, insert_for in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
+}
+_PASS = select(_PASSES.c.id, _PASSES.c.user_id, _PASSES.c.expires_at).where(
+    _PASSES.c.payment_id == bindparam("payment_id")
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +55,7 @@ class PassStatus:
 
 
 async def issue_pass(
-    session: AsyncSession,
+    database: Database,
     keyset: KeySet,
     clock: Clock,
     *,
@@ -53,39 +68,47 @@ async def issue_pass(
     Calling it again re-signs the same pass (same jti, same expiry): a new picture of one
     entry, never a second entry.
     """
-    payment = await get_payment(session, payment_id)
-    if payment.status == "refunded":
-        raise PaymentConflict(f"payment {payment_id} was refunded; its pass is revoked")
-    if payment.status != "completed":
-        raise PaymentNotCompleted(f"payment {payment_id} is {payment.status}, not completed")
     now = clock.now()
-    first_issue = to_datetime(int(now))  # whole seconds, like the exp claim
-    await session.execute(
-        insert_unless_exists(
-            session,
-            Pass,
-            ["payment_id"],
-            id=new_id(),
-            payment_id=payment.id,
-            user_id=payment.user_id,
-            issued_at=first_issue,
-            expires_at=first_issue + timedelta(seconds=ttl_seconds),
-        )
+    pass_id, user_id, expires_at = await database.write(
+        partial(_pass_of_payment, payment_id, int(now), ttl_seconds)
     )
-    await session.commit()
-    the_pass = await session.scalar(select(Pass).where(Pass.payment_id == payment.id))
-    assert the_pass is not None  # inserted above or by a concurrent request
-    if the_pass.expires_at.timestamp() <= now:
+    if expires_at.timestamp() <= now:
         raise PaymentConflict(f"the pass of payment {payment_id} expired; buy a new one")
     token = issue_token(
         keyset,
         issuer=issuer,
-        pass_id=the_pass.id,
-        user_id=the_pass.user_id,
+        pass_id=pass_id,
+        user_id=user_id,
         issued_at=int(now),
-        expires_at=int(the_pass.expires_at.timestamp()),
+        expires_at=int(expires_at.timestamp()),
     )
-    return IssuedPass(token, the_pass.id, the_pass.expires_at)
+    return IssuedPass(token, pass_id, expires_at)
+
+
+def _pass_of_payment(
+    payment_id: str, now: int, ttl_seconds: int, db: Connection
+) -> tuple[str, str, datetime]:
+    """One transaction: check the payment, create its pass unless it has one, read it back."""
+    payment = db.execute(_PAYMENT, {"payment_id": payment_id}).one_or_none()
+    if payment is None:
+        raise NotFound(f"no payment {payment_id!r}")
+    if payment.status == "refunded":
+        raise PaymentConflict(f"payment {payment_id} was refunded; its pass is revoked")
+    if payment.status != "completed":
+        raise PaymentNotCompleted(f"payment {payment_id} is {payment.status}, not completed")
+    first_issue = to_datetime(now)  # whole seconds, like the exp claim
+    db.execute(
+        _NEW_PASS[db.dialect.name],
+        {
+            "id": new_id(),
+            "payment_id": payment_id,
+            "user_id": payment.user_id,
+            "issued_at": first_issue,
+            "expires_at": first_issue + timedelta(seconds=ttl_seconds),
+        },
+    )
+    the_pass = db.execute(_PASS, {"payment_id": payment_id}).one()  # ours or a concurrent one
+    return the_pass.id, the_pass.user_id, the_pass.expires_at
 
 
 async def pass_status(session: AsyncSession, clock: Clock, pass_id: str) -> PassStatus:

@@ -38,12 +38,11 @@ class PassController(Controller):
     async def generate_qr(
         self,
         data: JSONBody[GenerateQrRequest],
-        session: NamedDependency[AsyncSession],
         runtime: NamedDependency[Runtime],
     ) -> Response[GenerateQrResponse | bytes]:
         """Re-generating re-signs the same pass: same pass_id, same expiry, one entry."""
         issued = await issue_pass(
-            session,
+            runtime.database,
             runtime.keys.current(),
             runtime.clock,
             payment_id=data.payment_id,
