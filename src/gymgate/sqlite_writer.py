@@ -10,8 +10,9 @@ write lock is never held across an await, so nothing in this process ever waits 
 Waiting never blocks the loop: BEGIN IMMEDIATE fails at once (busy timeout 0) when another
 process or connection holds the lock, and we retry after an asyncio sleep until
 GYMGATE_SQLITE_BUSY_TIMEOUT_MS has passed. WAL checkpoints, which fsync, run on a worker
-thread instead of inside a commit. With `synchronous=FULL` or `EXTRA` every commit fsyncs, so
-those levels run the same transaction on one worker thread, off the loop.
+thread every CHECKPOINT_EVERY_COMMITS commits instead of inside a commit. With
+`synchronous=FULL` or `EXTRA` every commit fsyncs, so those levels run the same transaction
+on one worker thread, off the loop.
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ from gymgate.settings import Settings
 __all__ = ["SqliteWriter"]
 
 T = TypeVar("T")
-CHECKPOINT_EVERY_COMMITS = 1000  # about SQLite's own wal_autocheckpoint, in commits not pages
+# A check-in adds about 6 pages to the WAL: this is SQLite's own autocheckpoint (1000 pages).
+CHECKPOINT_EVERY_COMMITS = 160
 _INLINE_LEVELS = ("OFF", "NORMAL")
 
 
@@ -119,9 +121,13 @@ class SqliteWriter:
             done.exception()  # a failed checkpoint is retried after the next batch of commits
 
     def _checkpoint_now(self) -> None:
+        # RESTART, not PASSIVE: a passive checkpoint racing a steady stream of commits never
+        # catches up, so the WAL would grow without end. RESTART holds new writers off for
+        # the few milliseconds it takes (ours retry with asyncio.sleep, off the loop), then
+        # lets the next commit start the WAL from its beginning again.
         connection = sqlite3.connect(self._path, timeout=self._busy_timeout)
         try:
-            connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            connection.execute("PRAGMA wal_checkpoint(RESTART)")
         finally:
             connection.close()
 
