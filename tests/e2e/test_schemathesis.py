@@ -74,4 +74,5 @@ def test_every_operation_answers_as_documented_and_never_5xx(
     operations = re.search(r"Selected: (\d+)/(\d+)\s+Tested: (\d+)", report)
     assert operations is not None, report
     assert operations[1] == operations[2] == operations[3], "not every operation was tested"
+    print(f"schemathesis: {operations[3]} operations, {counts[0]}")
     assert "Traceback" not in live_server.log()
