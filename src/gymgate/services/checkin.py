@@ -14,32 +14,32 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any, Literal
 
-from sqlalchemy import Connection, bindparam, delete, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gymgate.clock import Clock, to_datetime
 from gymgate.db import Database
 from gymgate.errors import DenyReason, TokenRejected
 from gymgate.keystore import KeyLookup
-from gymgate.models import AuditEvent, UsedPass
+from gymgate.models import UsedPass
 from gymgate.tokens import PassClaims, TokenVerifier
 
 __all__ = ["Decision", "check_in", "delete_expired_used_passes", "token_fingerprint"]
 
-# Built once: executing a prebuilt Core statement with parameters skips per-call statement
-# construction and hits SQLAlchemy's compiled cache straight away.
-_USED = UsedPass.metadata.tables[UsedPass.__tablename__]
-_ADMIT = {
-    name: insert_for(_USED)
-    .on_conflict_do_nothing(index_elements=["pass_id"])
-    .returning(_USED.c.pass_id)
-    for name, insert_for in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
-}
-_EARLIER = select(_USED.c.state, _USED.c.at, _USED.c.gate).where(
-    _USED.c.pass_id == bindparam("pass_id")
+# The check-in is the hot path, so its SQL is written out per backend and run on the driver:
+# SQLAlchemy's per-statement work cost more than SQLite's. Timestamps are stored the way
+# UtcDateTime stores them (naive UTC, SQLAlchemy's SQLite text format), so the ORM reads
+# these rows like any other.
+_SQLITE_ADMIT = (
+    "INSERT INTO used_passes (pass_id, state, at, gate, expires_at) VALUES (?, 'used', ?, ?, ?) "
+    "ON CONFLICT (pass_id) DO NOTHING RETURNING pass_id"
 )
-_AUDIT = insert(AuditEvent.metadata.tables[AuditEvent.__tablename__])
+_SQLITE_EARLIER = "SELECT state, at, gate FROM used_passes WHERE pass_id = ?"
+_SQLITE_AUDIT = (
+    "INSERT INTO audit_events (at, gate, result, reason, pass_id, user_id, kid, token_sha256) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"
 
 # Postgres runs the check-in as one statement, its own transaction. A conflict takes the
 # existing row through a no-op DO UPDATE, which waits for a concurrent insert of the same
@@ -112,7 +112,7 @@ async def check_in(
     now = clock.now()
     checked = verify_offline(verifier, keyset, token, now)
     fingerprint = token_fingerprint(token)
-    if database.engine.dialect.name == "postgresql":
+    if database.writer is None:  # Postgres
         return await database.on_driver(
             partial(_record_in_one_statement, checked, gate, to_datetime(now), fingerprint)
         )
@@ -122,42 +122,40 @@ async def check_in(
 def _record(
     checked: Decision | PassClaims, gate: str, at: datetime, fingerprint: str, db: Connection
 ) -> Decision:
-    """The transaction: admit once (if the token holds), then the audit row, whatever happened."""
-    decision = checked if isinstance(checked, Decision) else _admit_once(db, checked, gate, at)
+    """SQLite, in the writer's transaction: admit once (if the token holds), then the audit
+    row, whatever happened."""
+    sqlite: Any = db.connection.driver_connection
+    stamp = at.astimezone(UTC).strftime(_SQLITE_TIME)
+    if isinstance(checked, Decision):
+        decision = checked
+    else:
+        decision = _admit_once(sqlite, checked, gate, stamp)
     claims = decision.claims
-    db.execute(
-        _AUDIT,
-        {
-            "at": at,
-            "gate": gate,
-            "result": decision.result,
-            "reason": decision.reason,
-            "pass_id": claims.pass_id if claims else None,
-            "user_id": claims.user_id if claims else None,
-            "kid": claims.kid if claims else None,
-            "token_sha256": fingerprint,
-        },
+    sqlite.execute(
+        _SQLITE_AUDIT,
+        (
+            stamp,
+            gate,
+            decision.result,
+            decision.reason,
+            claims.pass_id if claims else None,
+            claims.user_id if claims else None,
+            claims.kid if claims else None,
+            fingerprint,
+        ),
     )
     return decision
 
 
-def _admit_once(db: Connection, claims: PassClaims, gate: str, at: datetime) -> Decision:
-    admitted = db.execute(
-        _ADMIT[db.dialect.name],
-        {
-            "pass_id": claims.pass_id,
-            "state": "used",
-            "at": at,
-            "gate": gate,
-            "expires_at": claims.expires_at,
-        },
-    )
-    if admitted.first() is not None:
+def _admit_once(sqlite: Any, claims: PassClaims, gate: str, stamp: str) -> Decision:
+    admitted = sqlite.execute(_SQLITE_ADMIT, (claims.pass_id, stamp, gate, claims.expires_at))
+    if admitted.fetchone() is not None:
         return Decision("allow", claims=claims)
-    earlier = db.execute(_EARLIER, {"pass_id": claims.pass_id}).one()
-    if earlier.state == "revoked":
+    state, at, used_gate = sqlite.execute(_SQLITE_EARLIER, (claims.pass_id,)).fetchone()
+    if state == "revoked":
         return Decision("deny", "revoked", claims)
-    return Decision("deny", "already_used", claims, earlier.at, earlier.gate)
+    used_at = datetime.fromisoformat(at).replace(tzinfo=UTC)
+    return Decision("deny", "already_used", claims, used_at, used_gate)
 
 
 async def _record_in_one_statement(
