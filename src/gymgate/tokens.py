@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import jwt
-from jwt.exceptions import InvalidSignatureError, PyJWTError
+from jwt.exceptions import PyJWTError
 from jwt.utils import base64url_decode
 
 from gymgate.errors import KeyStoreError, TokenRejected
@@ -61,6 +61,10 @@ _jwt = jwt.PyJWT(
     }
 )
 _jws = jwt.PyJWS()
+# PyJWT's own EdDSA verifier, made once. _parse_header has already had PyJWT read and
+# validate all three segments (get_unverified_header), so the signature step uses it
+# directly instead of a second full decode of the same token.
+_EDDSA = _jws.get_algorithm_by_name(ALGORITHM)
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,13 +146,18 @@ def _parse_header(token: Any) -> dict[str, Any]:
 def _verified_payload(token: str, key: Any) -> dict[str, Any]:
     if _ED25519_SIGNATURE.fullmatch(token.rpartition(".")[2]) is None:
         raise TokenRejected("malformed", "not a canonical Ed25519 signature")
+    signing_input, _, signature = token.rpartition(".")
     try:
-        payload = _jws.decode(token, key, algorithms=[ALGORITHM])
-    except InvalidSignatureError:
-        raise TokenRejected("bad_signature", "the signature does not match") from None
+        verified = _EDDSA.verify(
+            signing_input.encode(), _EDDSA.prepare_key(key), base64url_decode(signature)
+        )
     except PyJWTError:
         raise TokenRejected("malformed", "the token payload is unreadable") from None
-    _strict_json(base64url_decode(token.partition(".")[0]))
+    if not verified:
+        raise TokenRejected("bad_signature", "the signature does not match")
+    header_segment, _, payload_segment = signing_input.partition(".")
+    payload = base64url_decode(payload_segment)
+    _strict_json(base64url_decode(header_segment))
     claims = _strict_json(payload)
     if not isinstance(claims, dict):
         raise TokenRejected("malformed", "the token payload is not an object")
