@@ -22,7 +22,7 @@ import sqlite3
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Connection, create_engine, event
 from sqlalchemy.engine import make_url
@@ -80,11 +80,22 @@ class SqliteWriter:
 
     async def run(self, work: Callable[[Connection], T]) -> T:
         """work's result, committed; OperationalError if the lock stays taken too long."""
+        return await self._retrying(self._transaction, work)
+
+    async def run_on_driver(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Like run, with the bare sqlite3 connection: nothing between the statements."""
+        return await self._retrying(self._driver_transaction, work)
+
+    async def _retrying(self, transaction: Callable[[Any], T], work: Any) -> T:
         deadline = time.monotonic() + self._busy_timeout
         delay = 0.0005
         while True:
             try:
-                result = await self._attempt(work)
+                if self._executor is None:
+                    result = transaction(work)
+                else:
+                    loop = asyncio.get_running_loop()
+                    result = await loop.run_in_executor(self._executor, transaction, work)
             except OperationalError as error:
                 if not _is_busy(error) or time.monotonic() >= deadline:
                     raise
@@ -94,19 +105,33 @@ class SqliteWriter:
             self._after_commit()
             return result
 
-    async def _attempt(self, work: Callable[[Connection], T]) -> T:
-        if self._executor is None:
-            return self._transaction(work)
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self._transaction, work)
-
-    def _transaction(self, work: Callable[[Connection], T]) -> T:
+    def _open(self) -> Connection:
         connection = self._connection
         if connection is None or connection.closed or connection.invalidated:
             # Kept open between transactions: no pool checkout and reset per scan.
             connection = self._connection = self.engine.connect()
+        return connection
+
+    def _transaction(self, work: Callable[[Connection], T]) -> T:
+        connection = self._open()
         with connection.begin():
             return work(connection)
+
+    def _driver_transaction(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        driver = cast(sqlite3.Connection, self._open().connection.driver_connection)
+        try:
+            driver.execute("BEGIN IMMEDIATE")
+            try:
+                result = work(driver)
+                driver.execute("COMMIT")
+            except BaseException:
+                if driver.in_transaction:
+                    driver.execute("ROLLBACK")
+                raise
+        except sqlite3.OperationalError as error:
+            # The same error the rest of the stack raises: retried when busy, else a 503.
+            raise OperationalError(None, None, error) from None
+        return result
 
     def _after_commit(self) -> None:
         self._commits += 1

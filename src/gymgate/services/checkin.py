@@ -9,12 +9,13 @@ processes or servers, and no answer without its audit row.
 from __future__ import annotations
 
 import hashlib
+import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any, Literal
 
-from sqlalchemy import Connection, delete
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gymgate.clock import Clock, to_datetime
@@ -116,15 +117,20 @@ async def check_in(
         return await database.on_driver(
             partial(_record_in_one_statement, checked, gate, to_datetime(now), fingerprint)
         )
-    return await database.write(partial(_record, checked, gate, to_datetime(now), fingerprint))
+    return await database.writer.run_on_driver(
+        partial(_record, checked, gate, to_datetime(now), fingerprint)
+    )
 
 
 def _record(
-    checked: Decision | PassClaims, gate: str, at: datetime, fingerprint: str, db: Connection
+    checked: Decision | PassClaims,
+    gate: str,
+    at: datetime,
+    fingerprint: str,
+    sqlite: sqlite3.Connection,
 ) -> Decision:
     """SQLite, in the writer's transaction: admit once (if the token holds), then the audit
     row, whatever happened."""
-    sqlite: Any = db.connection.driver_connection
     stamp = at.astimezone(UTC).strftime(_SQLITE_TIME)
     if isinstance(checked, Decision):
         decision = checked
@@ -147,7 +153,7 @@ def _record(
     return decision
 
 
-def _admit_once(sqlite: Any, claims: PassClaims, gate: str, stamp: str) -> Decision:
+def _admit_once(sqlite: sqlite3.Connection, claims: PassClaims, gate: str, stamp: str) -> Decision:
     admitted = sqlite.execute(_SQLITE_ADMIT, (claims.pass_id, stamp, gate, claims.expires_at))
     if admitted.fetchone() is not None:
         return Decision("allow", claims=claims)
