@@ -49,15 +49,19 @@ def pyjwt_decodes(token: str, public_key: Any, seconds: float) -> float:
 async def write_transactions(settings: Settings, seconds: float) -> float:
     """F3: BEGIN; INSERT used pass ON CONFLICT DO NOTHING RETURNING; INSERT audit; COMMIT.
 
-    Straight on the driver connection of the app's own engine (its pragmas, BEGIN IMMEDIATE
-    on SQLite), so no SQLAlchemy per statement: the floor any verify has to pay.
+    Straight on the driver connection the app's hot path uses, set up the app's way: on
+    SQLite the check-in writer's sqlite3 connection (its pragmas, BEGIN IMMEDIATE), on
+    Postgres a pooled asyncpg connection. No SQLAlchemy per statement: the floor any verify
+    has to pay.
     """
     database = Database(settings)
     try:
+        if database.writer is not None:
+            with database.writer.engine.connect() as sync_connection:
+                driver = sync_connection.connection.driver_connection
+                return per_second(lambda i: _sqlite_transaction(driver, i), seconds)
         async with database.engine.connect() as connection:
             driver = await _driver_connection(connection)
-            if settings.database_url.startswith("sqlite"):
-                return await per_second_async(lambda i: _sqlite_transaction(driver, i), seconds)
             return await per_second_async(lambda i: _postgres_transaction(driver, i), seconds)
     finally:
         await database.close()
@@ -68,14 +72,14 @@ async def _driver_connection(connection: AsyncConnection) -> Any:
     return raw.driver_connection
 
 
-async def _sqlite_transaction(driver: Any, i: int) -> None:
+def _sqlite_transaction(driver: Any, i: int) -> None:
     at = datetime.now(UTC).replace(tzinfo=None).isoformat(sep=" ")
     pass_id = f"f3-{i:012d}"
-    await driver.execute("BEGIN IMMEDIATE")
-    admitted = await driver.execute_fetchall(_SQLITE_USED, (pass_id, at, "bench", 2_000_000_000))
+    driver.execute("BEGIN IMMEDIATE")
+    admitted = driver.execute(_SQLITE_USED, (pass_id, at, "bench", 2_000_000_000)).fetchone()
     assert admitted, "every F3 pass id is new"
-    await driver.execute(_SQLITE_AUDIT, (at, "bench", pass_id, "u", "k", _FINGERPRINT))
-    await driver.execute("COMMIT")
+    driver.execute(_SQLITE_AUDIT, (at, "bench", pass_id, "u", "k", _FINGERPRINT))
+    driver.execute("COMMIT")
 
 
 async def _postgres_transaction(driver: Any, i: int) -> None:
