@@ -45,7 +45,7 @@ test: install $(TEST_PREREQS)
 	$(MAKE) --no-print-directory lint
 	$(BIN)/pytest
 
-bench: install
+bench: install bench-deps
 	$(BIN)/python -m benchmarks
 
 clean:
