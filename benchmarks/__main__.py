@@ -21,7 +21,7 @@ from benchmarks.pipeline import verify_pipeline
 from benchmarks.preload import preload_postgres, preload_sqlite
 from benchmarks.report import Figure, Report, at_least, at_most, ratio
 from benchmarks.servers import Server, free_port, hello_serve
-from benchmarks.workspace import PostgresServer, Workspace
+from benchmarks.workspace import Workspace, bench_postgres
 
 SECONDS = float(os.environ.get("BENCH_SECONDS", "10"))
 INPROC_SECONDS = float(os.environ.get("BENCH_INPROC_SECONDS", "3"))
@@ -183,7 +183,7 @@ def main() -> None:
     rss: list[float] = []
     with tempfile.TemporaryDirectory(prefix="gymgate-bench-") as scratch:
         workspace = Workspace(Path(scratch))
-        postgres = PostgresServer() if PostgresServer.available() else None
+        postgres = bench_postgres()
         if postgres is None:
             report.notes.append("Postgres not reachable on 127.0.0.1:5432: its figures skipped")
         else:

@@ -7,8 +7,7 @@ import sqlite3
 import time
 
 import asyncpg
-
-from benchmarks.workspace import PostgresServer
+from tests.databases import PostgresDatabase
 
 __all__ = ["AUDIT_ROWS", "USED_PASS_ROWS", "preload_postgres", "preload_sqlite"]
 
@@ -95,7 +94,7 @@ WHERE tablename IN ('audit_events', 'used_passes')
 """
 
 
-def preload_postgres(postgres: PostgresServer) -> float:
+def preload_postgres(postgres: PostgresDatabase) -> float:
     """The same history on Postgres (indexes rebuilt the same way), then ANALYZE."""
     started = time.perf_counter()
 

@@ -8,31 +8,31 @@ import secrets
 import shutil
 import sqlite3
 import time
-import uuid
-from collections.abc import Iterable
 from pathlib import Path
 
 import asyncpg
+from tests.databases import PostgresDatabase, sqlite_url
 
 from gymgate.clock import SystemClock
 from gymgate.db import Database, upgrade_database
 from gymgate.ids import new_id
 from gymgate.keystore import KeySet, KeyStore
-from gymgate.models import Base
 from gymgate.services.gates import add_gate
 from gymgate.settings import Settings
 from gymgate.tokens import issue_token
 
-__all__ = ["GATE", "PostgresServer", "Workspace", "audit_counts", "sqlite_url", "used_pass_ids"]
+__all__ = [
+    "GATE",
+    "Workspace",
+    "audit_counts",
+    "bench_postgres",
+    "used_pass_ids",
+]
 
 GATE = "bench"
 POSTGRES_ADMIN_DSN = os.environ.get(
     "BENCH_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
-
-
-def sqlite_url(path: Path) -> str:
-    return f"sqlite+aiosqlite:///{path}"
 
 
 class Workspace:
@@ -100,55 +100,11 @@ class Workspace:
         return asyncio.run(create())
 
 
-class PostgresServer:
-    """One throwaway database on the local Postgres, dropped at the end."""
-
-    def __init__(self) -> None:
-        self.name = f"gymgate_bench_{uuid.uuid4().hex[:10]}"
-        self.dsn = f"{POSTGRES_ADMIN_DSN.rsplit('/', 1)[0]}/{self.name}"
-        self.url = self.dsn.replace("postgresql://", "postgresql+asyncpg://", 1)
-
-    @staticmethod
-    def available() -> bool:
-        async def probe() -> None:
-            connection = await asyncpg.connect(POSTGRES_ADMIN_DSN, timeout=3)
-            await connection.close()
-
-        try:
-            asyncio.run(probe())
-        except (OSError, asyncpg.PostgresError, TimeoutError):
-            return False
-        return True
-
-    def create(self) -> None:
-        asyncio.run(self._admin(f'CREATE DATABASE "{self.name}"'))
-        upgrade_database(self.url)
-
-    def drop(self) -> None:
-        asyncio.run(self._admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
-
-    def empty(self) -> None:
-        tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
-        self.execute([f"TRUNCATE {tables} RESTART IDENTITY CASCADE"])
-
-    def execute(self, statements: Iterable[str]) -> None:
-        async def run() -> None:
-            connection = await asyncpg.connect(self.dsn)
-            try:
-                for statement in statements:
-                    await connection.execute(statement)
-            finally:
-                await connection.close()
-
-        asyncio.run(run())
-
-    @staticmethod
-    async def _admin(statement: str) -> None:
-        connection = await asyncpg.connect(POSTGRES_ADMIN_DSN)
-        try:
-            await connection.execute(statement)
-        finally:
-            await connection.close()
+def bench_postgres() -> PostgresDatabase | None:
+    """A throwaway `gymgate_bench_*` database (not yet created), or None if Postgres is down."""
+    if not PostgresDatabase.available(POSTGRES_ADMIN_DSN):
+        return None
+    return PostgresDatabase(prefix="gymgate_bench", admin_dsn=POSTGRES_ADMIN_DSN)
 
 
 def audit_counts(database_url: str) -> dict[str, int]:

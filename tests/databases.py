@@ -11,6 +11,7 @@ import asyncio
 import os
 import shutil
 import uuid
+from collections.abc import Iterable
 from pathlib import Path
 
 import asyncpg
@@ -49,18 +50,22 @@ class SqliteTemplate:
 
 
 class PostgresDatabase:
-    """A throwaway database on the local server, emptied between tests."""
+    """A throwaway database on a local server, emptied between uses and dropped at the end.
 
-    def __init__(self) -> None:
-        self.name = f"gymgate_test_{uuid.uuid4().hex[:12]}"
-        base = POSTGRES_ADMIN_DSN.rsplit("/", 1)[0]
-        self.dsn = f"{base}/{self.name}"
+    The suite takes the defaults; the benchmarks name theirs `gymgate_bench_*` and reach the
+    server through their own admin DSN.
+    """
+
+    def __init__(self, prefix: str = "gymgate_test", admin_dsn: str = POSTGRES_ADMIN_DSN) -> None:
+        self.admin_dsn = admin_dsn
+        self.name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+        self.dsn = f"{admin_dsn.rsplit('/', 1)[0]}/{self.name}"
         self.url = self.dsn.replace("postgresql://", "postgresql+asyncpg://", 1)
 
     @staticmethod
-    def available() -> bool:
+    def available(admin_dsn: str = POSTGRES_ADMIN_DSN) -> bool:
         async def probe() -> None:
-            connection = await asyncpg.connect(POSTGRES_ADMIN_DSN, timeout=3)
+            connection = await asyncpg.connect(admin_dsn, timeout=3)
             await connection.close()
 
         try:
@@ -69,32 +74,32 @@ class PostgresDatabase:
             return False
         return True
 
-    def create(self) -> None:
-        asyncio.run(self._admin(f'CREATE DATABASE "{self.name}"'))
-        upgrade_database(self.url)
+    def create(self, *, migrate: bool = True) -> None:
+        """Create the database; migrated to the latest schema unless `migrate=False`."""
+        asyncio.run(_execute(self.admin_dsn, [f'CREATE DATABASE "{self.name}"']))
+        if migrate:
+            upgrade_database(self.url)
 
     def drop(self) -> None:
-        asyncio.run(self._admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
+        statement = f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'
+        asyncio.run(_execute(self.admin_dsn, [statement]))
 
     def empty(self) -> None:
         tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
+        self.execute([f"TRUNCATE {tables} RESTART IDENTITY CASCADE"])
 
-        async def truncate() -> None:
-            connection = await asyncpg.connect(self.dsn)
-            try:
-                await connection.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
-            finally:
-                await connection.close()
+    def execute(self, statements: Iterable[str]) -> None:
+        """Run `statements` in order on this database, on one connection."""
+        asyncio.run(_execute(self.dsn, statements))
 
-        asyncio.run(truncate())
 
-    @staticmethod
-    async def _admin(statement: str) -> None:
-        connection = await asyncpg.connect(POSTGRES_ADMIN_DSN)
-        try:
+async def _execute(dsn: str, statements: Iterable[str]) -> None:
+    connection = await asyncpg.connect(dsn)
+    try:
+        for statement in statements:
             await connection.execute(statement)
-        finally:
-            await connection.close()
+    finally:
+        await connection.close()
 
 
 def require_postgres() -> None:

@@ -6,7 +6,6 @@ import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
-import asyncpg
 import pytest
 from alembic import command
 from sqlalchemy import inspect
@@ -15,15 +14,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from gymgate.db import alembic_config, schema_is_current, upgrade_database
 from gymgate.models import Base
 from tests.conftest import BACKENDS
-from tests.databases import POSTGRES_ADMIN_DSN, PostgresDatabase, require_postgres, sqlite_url
-
-
-async def _admin(statement: str) -> None:
-    connection = await asyncpg.connect(POSTGRES_ADMIN_DSN)
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
+from tests.databases import PostgresDatabase, require_postgres, sqlite_url
 
 
 @pytest.fixture(params=BACKENDS)
@@ -33,8 +24,8 @@ def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterat
         yield sqlite_url(tmp_path / "empty.db")
         return
     require_postgres()
-    database = PostgresDatabase()  # only its name and URL: created here without migrating
-    asyncio.run(_admin(f'CREATE DATABASE "{database.name}"'))
+    database = PostgresDatabase()
+    database.create(migrate=False)
     try:
         yield database.url
     finally:
