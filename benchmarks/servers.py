@@ -3,29 +3,19 @@
 from __future__ import annotations
 
 import signal
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 from types import TracebackType
 
-import httpx
+from tests.live_server import free_port, gymgate_command, wait_until_ready
 
 __all__ = ["Server", "free_port", "gymgate_serve", "hello_serve"]
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 def gymgate_serve(port: int, workers: int = 1) -> list[str]:
     """The installed `gymgate serve`, exactly as an operator runs it."""
-    script = Path(sys.executable).with_name("gymgate")
-    return [str(script), "serve", "--port", str(port), "--workers", str(workers)]
+    return [*gymgate_command(), "serve", "--port", str(port), "--workers", str(workers)]
 
 
 def hello_serve(port: int) -> list[str]:
@@ -57,18 +47,19 @@ class Server:
             self.process = subprocess.Popen(
                 self.command, cwd=self.workdir, env=self.env, stdout=log, stderr=subprocess.STDOUT
             )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"{self.command} exited early:\n{self.log()}")
-            try:
-                if httpx.get(self.url + self.ready_path, timeout=1).status_code == 200:
-                    return self
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)  # polling for readiness; the loop ends on a real answer
-        self.stop()
-        raise RuntimeError(f"{self.command} did not become ready:\n{self.log()}")
+        try:
+            wait_until_ready(
+                self.process,
+                self.url + self.ready_path,
+                name=str(self.command),
+                timeout=60,
+                log=self.log,
+                interval=0.1,
+            )
+        except RuntimeError:
+            self.stop()
+            raise
+        return self
 
     def __exit__(
         self,

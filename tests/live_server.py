@@ -8,13 +8,13 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
 
 import httpx
 
-__all__ = ["LiveServer", "free_port", "gymgate_command"]
+__all__ = ["LiveServer", "free_port", "gymgate_command", "wait_until_ready"]
 
 
 def free_port() -> int:
@@ -27,6 +27,30 @@ def free_port() -> int:
 def gymgate_command() -> list[str]:
     """The installed `gymgate` script next to the running interpreter."""
     return [str(Path(sys.executable).with_name("gymgate"))]
+
+
+def wait_until_ready(
+    process: subprocess.Popen[bytes],
+    url: str,
+    *,
+    name: str,
+    timeout: float,
+    log: Callable[[], str],
+    interval: float = 0.05,
+) -> None:
+    """Poll `url` until it answers 200; RuntimeError (with `log()`) if `process` exits first
+    or `timeout` seconds pass. Shared by LiveServer and the benchmarks' Server."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{name} exited early:\n{log()}")
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(interval)  # polling for readiness, not racing: the loop ends on a real answer
+    raise RuntimeError(f"{name} did not become ready:\n{log()}")
 
 
 class LiveServer:
@@ -68,18 +92,14 @@ class LiveServer:
         return self
 
     def wait_until_healthy(self) -> None:
-        deadline = time.monotonic() + self.startup_timeout
-        while time.monotonic() < deadline:
-            assert self.process is not None
-            if self.process.poll() is not None:
-                raise RuntimeError(f"gymgate serve exited early:\n{self.log()}")
-            try:
-                if httpx.get(self.url + "/health", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.05)  # polling for readiness, not racing: the loop ends on a real answer
-        raise RuntimeError(f"gymgate serve did not become healthy:\n{self.log()}")
+        assert self.process is not None
+        wait_until_ready(
+            self.process,
+            self.url + "/health",
+            name="gymgate serve",
+            timeout=self.startup_timeout,
+            log=self.log,
+        )
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
