@@ -31,10 +31,14 @@ from tests.e2e.cluster import (
     read_audit,
     scan_every_pass,
 )
+from tests.live_server import server_env
 
 from gymgate.clock import SystemClock
 from gymgate.db import upgrade_database
 from gymgate.keystore import KeyStore
+from gymgate.settings import Settings
+
+ADMIN_TOKEN = "exactly-once-admin-token"  # noqa: S105  (a throwaway server's, on purpose)
 
 
 def _arguments() -> argparse.Namespace:
@@ -49,12 +53,8 @@ def _arguments() -> argparse.Namespace:
 async def _scenario(workdir: Path, database_url: str, options: argparse.Namespace) -> bool:
     keys_dir = workdir / "keys"
     KeyStore(keys_dir).rotate(SystemClock())
-    env = {
-        "GYMGATE_DATABASE_URL": database_url,
-        "GYMGATE_KEYS_DIR": str(keys_dir),
-        "GYMGATE_ADMIN_TOKEN": "exactly-once-admin-token",
-        "GYMGATE_LOG_LEVEL": "WARNING",
-    }
+    settings = Settings(database_url=database_url, keys_dir=keys_dir, admin_token=ADMIN_TOKEN)
+    env = server_env(settings, GYMGATE_LOG_LEVEL="WARNING")
     secrets = await add_gates(database_url, options.scanners)
     tokens = await issue_passes(database_url, keys_dir, options.passes)
     with Cluster(workdir, env, options.servers) as cluster:

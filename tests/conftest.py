@@ -18,7 +18,7 @@ from gymgate.keystore import KeyStore
 from gymgate.services.gates import add_gate
 from gymgate.settings import Settings
 from tests.databases import PostgresDatabase, SqliteTemplate, require_postgres
-from tests.live_server import LiveServer
+from tests.live_server import LiveServer, server_env
 
 ADMIN_TOKEN = "test-admin-token-0123456789"
 # A fixed, realistic "now" (2027-01-14T08:00:00Z) that tests move by hand.
@@ -105,10 +105,6 @@ async def gate_secret(database: Database, clock: FrozenClock) -> str:
 @pytest.fixture
 def live_server(tmp_path: Path, settings: Settings) -> Iterator[LiveServer]:
     """`gymgate serve` on a free port, on the test's database and keys, real clock."""
-    env = {
-        "GYMGATE_DATABASE_URL": settings.database_url,
-        "GYMGATE_KEYS_DIR": str(settings.keys_dir),
-        "GYMGATE_ADMIN_TOKEN": ADMIN_TOKEN,
-    }
+    env = server_env(settings)
     with LiveServer(tmp_path, env) as server:
         yield server

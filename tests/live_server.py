@@ -14,7 +14,9 @@ from types import TracebackType
 
 import httpx
 
-__all__ = ["LiveServer", "free_port", "gymgate_command", "wait_until_ready"]
+from gymgate.settings import Settings
+
+__all__ = ["LiveServer", "free_port", "gymgate_command", "server_env", "wait_until_ready"]
 
 
 def free_port() -> int:
@@ -51,6 +53,18 @@ def wait_until_ready(
             pass
         time.sleep(interval)  # polling for readiness, not racing: the loop ends on a real answer
     raise RuntimeError(f"{name} did not become ready:\n{log()}")
+
+
+def server_env(settings: Settings, **extra: str) -> dict[str, str]:
+    """The GYMGATE_* environment that serves `settings`' database and keys with its admin
+    token, plus `extra`."""
+    assert settings.admin_token is not None
+    return {
+        "GYMGATE_DATABASE_URL": settings.database_url,
+        "GYMGATE_KEYS_DIR": str(settings.keys_dir),
+        "GYMGATE_ADMIN_TOKEN": settings.admin_token,
+        **extra,
+    }
 
 
 class LiveServer:

@@ -19,8 +19,7 @@ import httpx
 import pytest
 
 from gymgate.settings import Settings
-from tests.conftest import ADMIN_TOKEN
-from tests.live_server import LiveServer
+from tests.live_server import LiveServer, server_env
 
 pytestmark = [pytest.mark.e2e, pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)]
 
@@ -72,12 +71,7 @@ def wait_for_log(server: LiveServer, text: str) -> None:
 def test_sigterm_finishes_the_verifies_in_flight(
     tmp_path: Path, settings: Settings, gate_secret: str
 ) -> None:
-    env = {
-        "GYMGATE_DATABASE_URL": settings.database_url,
-        "GYMGATE_KEYS_DIR": str(settings.keys_dir),
-        "GYMGATE_ADMIN_TOKEN": ADMIN_TOKEN,
-    }
-    with LiveServer(tmp_path, env) as server:
+    with LiveServer(tmp_path, server_env(settings)) as server:
         bodies = [json.dumps({"token": t}).encode() for t in issue_tokens(server, IN_FLIGHT)]
         connections = [start_verify(server.port, gate_secret, body) for body in bodies]
         assert server.process is not None

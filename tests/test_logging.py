@@ -15,21 +15,13 @@ from litestar.testing import AsyncTestClient
 
 from gymgate.settings import Settings
 from tests.conftest import ADMIN_TOKEN
-from tests.live_server import LiveServer
+from tests.live_server import LiveServer, server_env
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 
 def serve(tmp_path: Path, settings: Settings, **env: str) -> LiveServer:
-    return LiveServer(
-        tmp_path,
-        {
-            "GYMGATE_DATABASE_URL": settings.database_url,
-            "GYMGATE_KEYS_DIR": str(settings.keys_dir),
-            "GYMGATE_ADMIN_TOKEN": ADMIN_TOKEN,
-            **env,
-        },
-    )
+    return LiveServer(tmp_path, server_env(settings, **env))
 
 
 def lines(server: LiveServer) -> list[dict[str, Any]]:

@@ -12,7 +12,7 @@ import pytest
 
 from gymgate.settings import Settings
 from tests.conftest import ADMIN_TOKEN
-from tests.live_server import LiveServer
+from tests.live_server import LiveServer, server_env
 
 pytestmark = pytest.mark.e2e
 
@@ -75,12 +75,7 @@ async def test_fifty_concurrent_scans_of_one_token_admit_exactly_once(
 async def test_fifty_concurrent_scans_across_two_worker_processes_admit_exactly_once(
     tmp_path: Path, settings: Settings, gate_secret: str
 ) -> None:
-    env = {
-        "GYMGATE_DATABASE_URL": settings.database_url,
-        "GYMGATE_KEYS_DIR": str(settings.keys_dir),
-        "GYMGATE_ADMIN_TOKEN": ADMIN_TOKEN,
-    }
-    with LiveServer(tmp_path, env, extra_args=("--workers", "2")) as server:
+    with LiveServer(tmp_path, server_env(settings), extra_args=("--workers", "2")) as server:
         issued, answers = await scan_at_once(server.url, gate_secret)
         audit = await audit_of(server.url)
 

@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from gymgate.settings import Settings
-from tests.conftest import ADMIN_TOKEN
 from tests.e2e.cluster import (
     Cluster,
     add_gates,
@@ -22,6 +21,7 @@ from tests.e2e.cluster import (
     read_audit,
     scan_every_pass,
 )
+from tests.live_server import server_env
 
 pytestmark = pytest.mark.e2e
 
@@ -30,18 +30,9 @@ SCANNERS = 8
 SERVERS = 3
 
 
-def server_env(settings: Settings) -> dict[str, str]:
-    return {
-        "GYMGATE_DATABASE_URL": settings.database_url,
-        "GYMGATE_KEYS_DIR": str(settings.keys_dir),
-        "GYMGATE_ADMIN_TOKEN": ADMIN_TOKEN,
-        "GYMGATE_LOG_LEVEL": "WARNING",
-    }
-
-
 @pytest.fixture
 def cluster(tmp_path: Path, settings: Settings) -> Iterator[Cluster]:
-    with Cluster(tmp_path, server_env(settings), SERVERS) as started:
+    with Cluster(tmp_path, server_env(settings, GYMGATE_LOG_LEVEL="WARNING"), SERVERS) as started:
         yield started
 
 

@@ -18,7 +18,7 @@ from gymgate.settings import Settings
 from tests.conftest import ADMIN_TOKEN
 from tests.databases import sqlite_url
 from tests.e2e.cluster import add_gates
-from tests.live_server import LiveServer, free_port, gymgate_command
+from tests.live_server import LiveServer, free_port, gymgate_command, server_env
 
 pytestmark = pytest.mark.e2e
 
@@ -111,12 +111,7 @@ async def test_a_full_flow_logs_no_secret_and_audits_no_token(
     tmp_path: Path, settings: Settings
 ) -> None:
     gate_secret = next(iter((await add_gates(settings.database_url, 1)).values()))
-    env = {
-        "GYMGATE_DATABASE_URL": settings.database_url,
-        "GYMGATE_KEYS_DIR": str(settings.keys_dir),
-        "GYMGATE_ADMIN_TOKEN": ADMIN_TOKEN,
-        "GYMGATE_LOG_LEVEL": "DEBUG",  # the chattiest the server gets
-    }
+    env = server_env(settings, GYMGATE_LOG_LEVEL="DEBUG")  # the chattiest the server gets
     tokens: list[str] = []
     with LiveServer(tmp_path, env) as server:
         async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
