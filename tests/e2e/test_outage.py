@@ -12,8 +12,8 @@ import asyncio
 import sqlite3
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, closing
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, closing, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +77,19 @@ def _unavailable(response: httpx.Response) -> dict[str, Any]:
     return body
 
 
+@contextmanager
+def _served_through_proxy(
+    tmp_path: Path, keys_dir: Path, postgres_url: str
+) -> Iterator[tuple[TcpProxy, LiveServer]]:
+    """A live server whose Postgres connections pass through a proxy the test cuts or stalls."""
+    target = make_url(POSTGRES_ADMIN_DSN)
+    with TcpProxy(target.host or "127.0.0.1", target.port or 5432) as proxy:
+        proxied = make_url(postgres_url).set(port=proxy.port)
+        env = _env(proxied.render_as_string(hide_password=False), keys_dir)
+        with LiveServer(tmp_path, env) as server:
+            yield proxy, server
+
+
 @pytest.fixture
 def postgres_url(postgres_database: PostgresDatabase) -> str:
     postgres_database.empty()
@@ -86,23 +99,19 @@ def postgres_url(postgres_database: PostgresDatabase) -> str:
 async def test_postgres_unreachable_is_503_never_allow_and_recovers_without_restart(
     tmp_path: Path, keys_dir: Path, postgres_url: str
 ) -> None:
-    target = make_url(POSTGRES_ADMIN_DSN)
     tokens = await issue_passes(postgres_url, keys_dir, 2)
-    with TcpProxy(target.host or "127.0.0.1", target.port or 5432) as proxy:
-        proxied = make_url(postgres_url).set(port=proxy.port)
-        env = _env(proxied.render_as_string(hide_password=False), keys_dir)
-        with LiveServer(tmp_path, env) as server:
-            async with _gate(server, postgres_url) as gate:
-                first = await gate.verify(tokens[0])
-                proxy.cut()
-                during = [await gate.verify(tokens[1]) for _ in range(5)]
-                ready_during = await gate.client.get("/ready")
-                health_during = await gate.client.get("/health")
-                proxy.restore()
-                ready_after = await gate.ready_again()
-                second = await gate.verify(tokens[1])
-                replay = await gate.verify(tokens[0])
-            log = server.log()
+    with _served_through_proxy(tmp_path, keys_dir, postgres_url) as (proxy, server):
+        async with _gate(server, postgres_url) as gate:
+            first = await gate.verify(tokens[0])
+            proxy.cut()
+            during = [await gate.verify(tokens[1]) for _ in range(5)]
+            ready_during = await gate.client.get("/ready")
+            health_during = await gate.client.get("/health")
+            proxy.restore()
+            ready_after = await gate.ready_again()
+            second = await gate.verify(tokens[1])
+            replay = await gate.verify(tokens[0])
+        log = server.log()
 
     assert first.json()["status"] == "allow"
     for response in during:
@@ -158,24 +167,20 @@ async def test_postgres_partition_is_a_503_within_seconds_and_never_an_allow(
     tmp_path: Path, keys_dir: Path, postgres_url: str
 ) -> None:
     """Packets stop (nothing refuses, nothing answers): bounded waits turn it into a 503."""
-    target = make_url(POSTGRES_ADMIN_DSN)
     tokens = await issue_passes(postgres_url, keys_dir, 3)
-    with TcpProxy(target.host or "127.0.0.1", target.port or 5432) as proxy:
-        proxied = make_url(postgres_url).set(port=proxy.port)
-        env = _env(proxied.render_as_string(hide_password=False), keys_dir)
-        with LiveServer(tmp_path, env) as server:
-            async with _gate(server, postgres_url) as gate:
-                first = await gate.verify(tokens[0])
-                proxy.stall()
-                started = time.monotonic()
-                during, ready_during = await asyncio.gather(
-                    gate.verify(tokens[1]), gate.client.get("/ready")
-                )
-                waited = time.monotonic() - started
-                proxy.restore()
-                ready_after = await gate.ready_again()
-                replay = await gate.verify(tokens[1])
-                fresh = await gate.verify(tokens[2])
+    with _served_through_proxy(tmp_path, keys_dir, postgres_url) as (proxy, server):
+        async with _gate(server, postgres_url) as gate:
+            first = await gate.verify(tokens[0])
+            proxy.stall()
+            started = time.monotonic()
+            during, ready_during = await asyncio.gather(
+                gate.verify(tokens[1]), gate.client.get("/ready")
+            )
+            waited = time.monotonic() - started
+            proxy.restore()
+            ready_after = await gate.ready_again()
+            replay = await gate.verify(tokens[1])
+            fresh = await gate.verify(tokens[2])
 
     assert first.json()["status"] == "allow"
     _unavailable(during)
