@@ -84,13 +84,15 @@ async def test_sweep_of_nothing_expired_removes_nothing(
 async def test_a_sweep_is_due_once_per_interval_of_the_clock(
     runtime: Runtime, clock: FrozenClock, settings: Settings
 ) -> None:
-    assert not runtime.sweep_due()
+    assert not runtime.claim_sweep()
 
     clock.advance(settings.cleanup_interval_seconds)
-    assert runtime.sweep_due()
+    assert runtime.claim_sweep()
+    assert not runtime.claim_sweep()  # claimed: the next scans do not sweep again
 
+    clock.advance(settings.cleanup_interval_seconds)
     await runtime.sweep_used_passes()
-    assert not runtime.sweep_due()
+    assert not runtime.claim_sweep()
 
 
 async def test_a_verify_sweeps_expired_rows_on_its_way_out(

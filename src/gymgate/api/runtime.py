@@ -41,12 +41,18 @@ class Runtime:
 
     async def sweep_used_passes(self) -> int:
         """Delete used-pass rows whose tokens have expired; returns how many went."""
-        self._last_sweep = self.clock.now()
+        now = self._last_sweep = self.clock.now()
         async with self.database.session() as session:
-            return await delete_expired_used_passes(
-                session, self.clock.now(), self.settings.leeway_seconds
-            )
+            return await delete_expired_used_passes(session, now, self.settings.leeway_seconds)
 
-    def sweep_due(self) -> bool:
-        """Whether a verify should sweep on its way out (at most once per interval)."""
-        return self.clock.now() - self._last_sweep >= self.settings.cleanup_interval_seconds
+    def claim_sweep(self) -> bool:
+        """Whether this verify should sweep on its way out, at most once per interval.
+
+        Claiming moves the mark at once, so the scans answered before the sweep runs do not
+        each schedule one of their own.
+        """
+        now = self.clock.now()
+        if now - self._last_sweep < self.settings.cleanup_interval_seconds:
+            return False
+        self._last_sweep = now
+        return True

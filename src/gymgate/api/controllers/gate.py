@@ -73,5 +73,5 @@ class GateController(Controller):
         observe_verify(gate_name, decision, time.perf_counter() - started)
         if token is None:
             raise ValidationException("token is required and must be a string (the pass token)")
-        sweep = BackgroundTask(runtime.sweep_used_passes) if runtime.sweep_due() else None
+        sweep = BackgroundTask(runtime.sweep_used_passes) if runtime.claim_sweep() else None
         return Response(decision_body(decision), background=sweep)
