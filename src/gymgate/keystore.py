@@ -180,9 +180,10 @@ class KeyStore:
             records = self._read_records() if self.exists() else []
             taken = {record["kid"] for record in records}
             private = Ed25519PrivateKey.generate()
-            while kid_for(private.public_key()) in taken:  # 1 in 2**40: never, but be sure
-                private = Ed25519PrivateKey.generate()
             kid = kid_for(private.public_key())
+            while kid in taken:  # 1 in 2**40: never, but be sure
+                private = Ed25519PrivateKey.generate()
+                kid = kid_for(private.public_key())
             self._write_private(kid, private)
             for record in records:
                 if record["status"] == "active":
