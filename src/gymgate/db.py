@@ -80,8 +80,12 @@ def insert_unless_exists(
 def as_storage_unavailable(error: BaseException) -> StorageUnavailable | None:
     """The domain error for a database that cannot be reached or stays locked, if it is one."""
     if isinstance(error, OperationalError | InterfaceError | PoolTimeout | OSError | TimeoutError):
-        return StorageUnavailable("the database is not answering; nothing was recorded")
+        return _not_answering()
     return None
+
+
+def _not_answering() -> StorageUnavailable:
+    return StorageUnavailable("the database is not answering; nothing was recorded")
 
 
 def describe_database_error(error: BaseException) -> str:
@@ -182,9 +186,7 @@ class Database:
                 # Raw driver errors bypass SQLAlchemy: drop the connection ourselves, and
                 # answer the way a lost connection is answered everywhere else.
                 await connection.invalidate()
-                raise StorageUnavailable(
-                    "the database is not answering; nothing was recorded"
-                ) from None
+                raise _not_answering() from None
 
     async def ping(self) -> None:
         """One cheap round trip (on SQLite it also takes the write lock, as a scan would);
