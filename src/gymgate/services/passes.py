@@ -117,20 +117,20 @@ async def pass_status(session: AsyncSession, clock: Clock, pass_id: str) -> Pass
     if the_pass is None:
         raise NotFound(f"no pass {pass_id!r}")
     used = await session.get(UsedPass, pass_id)
+    admitted = used if used is not None and used.state == "used" else None
     status: PassState
     if the_pass.revoked_at is not None:
         status = "revoked"
-    elif used is not None and used.state == "used":
+    elif admitted is not None:
         status = "used"
     elif the_pass.expires_at.timestamp() <= clock.now():
         status = "expired"
     else:
         status = "unused"
-    used_here = used is not None and used.state == "used"
     return PassStatus(
         the_pass.id,
         status,
         the_pass.expires_at,
-        used.at if used_here and used else None,
-        used.gate if used_here and used else None,
+        admitted.at if admitted else None,
+        admitted.gate if admitted else None,
     )
