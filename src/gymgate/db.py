@@ -45,6 +45,7 @@ __all__ = [
     "is_sqlite",
     "schema_is_current",
     "upgrade_database",
+    "upsert_insert",
 ]
 
 T = TypeVar("T")
@@ -65,6 +66,15 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
+def upsert_insert(
+    session: AsyncSession, model: type[Base], **values: Any
+) -> postgresql.Insert | sqlite.Insert:
+    """The backend's own INSERT (the one with ON CONFLICT clauses) for the session."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(model).values(**values)
+
+
 def insert_unless_exists(
     session: AsyncSession, model: type[Base], key: list[str], **values: Any
 ) -> postgresql.Insert | sqlite.Insert:
@@ -72,9 +82,7 @@ def insert_unless_exists(
 
     Add `.returning(...)` to learn whether the row went in: no row back means it existed.
     """
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return insert(model).values(**values).on_conflict_do_nothing(index_elements=key)
+    return upsert_insert(session, model, **values).on_conflict_do_nothing(index_elements=key)
 
 
 def as_storage_unavailable(error: BaseException) -> StorageUnavailable | None:

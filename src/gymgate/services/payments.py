@@ -7,11 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gymgate.clock import Clock, to_datetime
-from gymgate.db import insert_unless_exists
+from gymgate.db import insert_unless_exists, upsert_insert
 from gymgate.errors import InvalidInput, NotFound, PaymentConflict
 from gymgate.ids import new_id
 from gymgate.models import Pass, Payment, UsedPass, User
@@ -153,9 +152,9 @@ async def revoke_pass_of(session: AsyncSession, payment_id: str, now: datetime) 
     row = revoked.first()
     if row is None:
         return  # no QR was ever generated: nothing can reach a gate
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    block = insert(UsedPass).values(
+    block = upsert_insert(
+        session,
+        UsedPass,
         pass_id=row.id,
         state="revoked",
         at=now,
