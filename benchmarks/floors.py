@@ -6,12 +6,13 @@ import base64
 from datetime import UTC, datetime
 from typing import Any
 
+import asyncpg
 import jwt
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from benchmarks.timing import per_second, per_second_async
-from gymgate.db import Database
 from gymgate.settings import Settings
+from gymgate.storage import backend_of
+from gymgate.storage.sqlite_writer import SqliteWriter
 
 __all__ = ["ed25519_verifies", "pyjwt_decodes", "write_transactions"]
 
@@ -54,22 +55,20 @@ async def write_transactions(settings: Settings, seconds: float) -> float:
     Postgres a pooled asyncpg connection. No SQLAlchemy per statement: the floor any verify
     has to pay.
     """
-    database = Database(settings)
-    try:
-        if database.writer is not None:
-            with database.writer.engine.connect() as sync_connection:
+    if backend_of(settings.database_url) == "sqlite":
+        writer = SqliteWriter(settings)
+        try:
+            with writer.engine.connect() as sync_connection:
                 driver = sync_connection.connection.driver_connection
                 return per_second(lambda i: _sqlite_transaction(driver, i), seconds)
-        async with database.engine.connect() as connection:
-            driver = await _driver_connection(connection)
-            return await per_second_async(lambda i: _postgres_transaction(driver, i), seconds)
+        finally:
+            await writer.close()
+    dsn = settings.database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
+    connection = await asyncpg.connect(dsn)
+    try:
+        return await per_second_async(lambda i: _postgres_transaction(connection, i), seconds)
     finally:
-        await database.close()
-
-
-async def _driver_connection(connection: AsyncConnection) -> Any:
-    raw = await connection.get_raw_connection()
-    return raw.driver_connection
+        await connection.close()
 
 
 def _sqlite_transaction(driver: Any, i: int) -> None:

@@ -7,7 +7,7 @@ import sqlite3
 import time
 
 import asyncpg
-from tests.databases import PostgresDatabase
+from testkit.databases import PostgresDatabase
 
 __all__ = ["AUDIT_ROWS", "USED_PASS_ROWS", "preload_postgres", "preload_sqlite"]
 

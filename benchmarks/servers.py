@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from types import TracebackType
 
-from tests.live_server import free_port, gymgate_command, wait_until_ready
+from testkit.live_server import free_port, gymgate_command, wait_until_ready
 
 __all__ = ["Server", "free_port", "gymgate_serve", "hello_serve"]
 

@@ -11,14 +11,14 @@ import time
 from pathlib import Path
 
 import asyncpg
-from tests.databases import PostgresDatabase, sqlite_url
+from testkit.databases import PostgresDatabase, sqlite_url
 
 from gymgate.clock import SystemClock
-from gymgate.db import Database, upgrade_database
 from gymgate.ids import new_id
 from gymgate.keystore import KeySet, KeyStore
-from gymgate.services.gates import add_gate
+from gymgate.runtime import Runtime
 from gymgate.settings import Settings
+from gymgate.storage import upgrade_database
 from gymgate.tokens import issue_token
 
 __all__ = [
@@ -90,12 +90,8 @@ class Workspace:
         """A gate secret on that database."""
 
         async def create() -> str:
-            database = Database(self.settings(database_url))
-            try:
-                async with database.session() as session:
-                    return await add_gate(session, SystemClock(), GATE)
-            finally:
-                await database.close()
+            async with Runtime.open(self.settings(database_url)) as runtime:
+                return await runtime.gates.add(GATE)
 
         return asyncio.run(create())
 

@@ -21,8 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.databases import PostgresDatabase, sqlite_url
-from tests.e2e.cluster import (
+from testkit.cluster import (
     Cluster,
     add_gates,
     integrity_check,
@@ -31,12 +30,13 @@ from tests.e2e.cluster import (
     read_audit,
     scan_every_pass,
 )
-from tests.live_server import server_env
+from testkit.databases import PostgresDatabase, sqlite_url
+from testkit.live_server import server_env
 
 from gymgate.clock import SystemClock
-from gymgate.db import upgrade_database
 from gymgate.keystore import KeyStore
 from gymgate.settings import Settings
+from gymgate.storage import upgrade_database
 
 ADMIN_TOKEN = "exactly-once-admin-token"  # noqa: S105  (a throwaway server's, on purpose)
 

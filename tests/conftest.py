@@ -10,15 +10,14 @@ from pathlib import Path
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
+from testkit.databases import PostgresDatabase, SqliteTemplate, require_postgres
+from testkit.live_server import LiveServer, server_env
 
 from gymgate.api import create_app
 from gymgate.clock import FrozenClock
-from gymgate.db import Database
 from gymgate.keystore import KeyStore
-from gymgate.services.gates import add_gate
+from gymgate.runtime import Runtime
 from gymgate.settings import Settings
-from tests.databases import PostgresDatabase, SqliteTemplate, require_postgres
-from tests.live_server import LiveServer, server_env
 
 ADMIN_TOKEN = "test-admin-token-0123456789"
 # A fixed, realistic "now" (2027-01-14T08:00:00Z) that tests move by hand.
@@ -88,18 +87,17 @@ async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
 
 
 @pytest.fixture
-async def database(settings: Settings) -> AsyncIterator[Database]:
-    """Direct database access, for arranging and inspecting state."""
-    db = Database(settings)
-    yield db
-    await db.close()
+async def runtime(settings: Settings, clock: FrozenClock) -> AsyncIterator[Runtime]:
+    """The use cases and storage on the test's database and clock, without HTTP: for
+    arranging and inspecting state."""
+    async with Runtime.open(settings, clock=clock) as opened:
+        yield opened
 
 
 @pytest.fixture
-async def gate_secret(database: Database, clock: FrozenClock) -> str:
+async def gate_secret(runtime: Runtime) -> str:
     """The secret of a gate named front-door."""
-    async with database.session() as session:
-        return await add_gate(session, clock, "front-door")
+    return await runtime.gates.add("front-door")
 
 
 @pytest.fixture

@@ -15,17 +15,20 @@ from alembic import command
 from click.testing import CliRunner, Result
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
+from sqlalchemy import select
+from testkit.databases import sqlite_url
+from testkit.live_server import free_port
 
 from gymgate.cli import main
 from gymgate.clock import FrozenClock
-from gymgate.db import Database, alembic_config, schema_is_current
 from gymgate.keystore import KeyStore
-from gymgate.services.gates import load_gate_hashes, secret_digest
+from gymgate.models import Gate
+from gymgate.runtime import Runtime
+from gymgate.services.gates import secret_digest
 from gymgate.settings import Settings
+from gymgate.storage import alembic_config, schema_is_current
 from gymgate.tokens import issue_token
 from tests.api.helpers import new_pass, pay, scan, stranger_keyset, tampered
-from tests.databases import sqlite_url
-from tests.live_server import free_port
 
 Client = AsyncTestClient[Litestar]
 DAY = 86400
@@ -43,7 +46,8 @@ def one_line_error(result: Result) -> str:
     """The error a failed command printed: exactly one line on stderr, no traceback."""
     assert result.exit_code == 1, result.output
     assert result.stdout == ""
-    lines = result.stderr.splitlines()
+    # Commands that open the database first say which one ("using …"); then the error.
+    lines = [line for line in result.stderr.splitlines() if not line.startswith("using ")]
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("Error: ")
     assert "Traceback" not in result.stderr
@@ -240,12 +244,12 @@ def test_keys_export_out_writes_the_jwks_to_a_file(
 
 
 async def gate_names_by_digest(database_url: str) -> dict[str, str]:
-    database = Database(Settings(database_url=database_url))
-    try:
-        async with database.session() as session:
-            return await load_gate_hashes(session)
-    finally:
-        await database.close()
+    async with (
+        Runtime.open(Settings(database_url=database_url)) as runtime,
+        runtime.storage.reading() as session,
+    ):
+        rows = await session.execute(select(Gate.secret_sha256, Gate.name))
+        return {digest: name for digest, name in rows}
 
 
 def test_gates_add_prints_the_secret_on_the_last_line_and_stores_only_its_hash(
@@ -263,15 +267,35 @@ def test_gates_add_prints_the_secret_on_the_last_line_and_stores_only_its_hash(
     assert secret not in json.dumps(stored)
 
 
-def test_gates_add_migrates_a_new_sqlite_file_first(env: dict[str, str], tmp_path: Path) -> None:
-    result = invoke(env, "gates", "add", "side-door")
+@pytest.fixture
+def migrated(env: dict[str, str]) -> dict[str, str]:
+    """The env, with its SQLite database created by `gymgate db upgrade`."""
+    assert invoke(env, "db", "upgrade").exit_code == 0
+    return env
+
+
+def test_gates_add_refuses_to_create_a_database_and_says_where_it_looked(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    # Run from the wrong directory, a command must not act on a new empty database that
+    # the server never reads.
+    message = one_line_error(invoke(env, "gates", "add", "side-door"))
+
+    assert f"no gymgate database at {tmp_path / 'cli.db'}" in message
+    assert not (tmp_path / "cli.db").exists()
+
+
+def test_gates_add_says_which_database_and_keys_it_uses(
+    migrated: dict[str, str], tmp_path: Path
+) -> None:
+    result = invoke(migrated, "gates", "add", "side-door")
 
     assert result.exit_code == 0, result.output
-    assert (tmp_path / "cli.db").exists()
-    assert schema_is_current(env["GYMGATE_DATABASE_URL"])
+    assert f"using SQLite {tmp_path / 'cli.db'}, keys in {tmp_path / 'cli-keys'}" in result.stderr
 
 
-def test_gates_add_twice_with_one_name_is_a_clear_error(env: dict[str, str]) -> None:
+def test_gates_add_twice_with_one_name_is_a_clear_error(migrated: dict[str, str]) -> None:
+    env = migrated
     assert invoke(env, "gates", "add", "front-door").exit_code == 0
 
     message = one_line_error(invoke(env, "gates", "add", "front-door"))
@@ -279,13 +303,15 @@ def test_gates_add_twice_with_one_name_is_a_clear_error(env: dict[str, str]) -> 
     assert "already exists" in message
 
 
-def test_gates_add_with_a_bad_name_is_a_clear_error(env: dict[str, str]) -> None:
+def test_gates_add_with_a_bad_name_is_a_clear_error(migrated: dict[str, str]) -> None:
+    env = migrated
     message = one_line_error(invoke(env, "gates", "add", "front door!"))
 
     assert "gate name" in message
 
 
-def test_gates_list_shows_the_added_gates(env: dict[str, str]) -> None:
+def test_gates_list_shows_the_added_gates(migrated: dict[str, str]) -> None:
+    env = migrated
     invoke(env, "gates", "add", "side-door")
     invoke(env, "gates", "add", "front-door")
 
@@ -561,7 +587,8 @@ def test_serve_refuses_a_private_key_readable_by_others(
     assert "chmod 600" in message
 
 
-def test_audit_list_shows_nothing_on_a_new_database(env: dict[str, str]) -> None:
+def test_audit_list_shows_nothing_on_a_new_database(migrated: dict[str, str]) -> None:
+    env = migrated
     result = invoke(env, "audit", "list", "--json")
 
     assert result.exit_code == 0, result.output

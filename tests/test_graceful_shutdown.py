@@ -17,9 +17,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from testkit.live_server import LiveServer, server_env
 
 from gymgate.settings import Settings
-from tests.live_server import LiveServer, server_env
 
 pytestmark = [pytest.mark.e2e, pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)]
 

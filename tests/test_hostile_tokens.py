@@ -32,13 +32,13 @@ from sqlalchemy import select
 from gymgate.api import create_app
 from gymgate.cli import main
 from gymgate.clock import FrozenClock
-from gymgate.db import Database
-from gymgate.errors import DenyReason
+from gymgate.decisions import token_fingerprint
 from gymgate.keystore import KeyStore, kid_for
 from gymgate.models import AuditEvent
-from gymgate.services.checkin import token_fingerprint
+from gymgate.runtime import Runtime
 from gymgate.settings import Settings
 from gymgate.tokens import MAX_TOKEN_LENGTH
+from gymgate.vocabulary import DenyReason
 from tests.conftest import ADMIN_TOKEN, START
 
 Client = AsyncTestClient[Litestar]
@@ -400,7 +400,7 @@ async def _audit(client: Client) -> list[dict[str, Any]]:
 
 
 async def test_http_verify_denies_every_attack_with_its_reason_and_one_audit_row(
-    forge: Forge, live_clock_client: Client, gate_secret: str, database: Database
+    forge: Forge, live_clock_client: Client, gate_secret: str, runtime: Runtime
 ) -> None:
     """One server per backend takes the whole table (a server per row would cost minutes)."""
     expected: dict[str, object] = {}
@@ -420,7 +420,7 @@ async def test_http_verify_denies_every_attack_with_its_reason_and_one_audit_row
         audit_expected.append(("deny", attack.reason, token_fingerprint(token)))
 
     assert answered == expected
-    async with database.session() as session:
+    async with runtime.storage.writing() as session:
         rows = (await session.scalars(select(AuditEvent).order_by(AuditEvent.id))).all()
     assert [(row.result, row.reason, row.token_sha256) for row in rows] == audit_expected
 
@@ -454,7 +454,10 @@ async def test_token_of_a_refunded_payment_is_revoked(
     issued = (
         await live_clock_client.post("/generate_qr", json={"payment_id": payment["payment_id"]})
     ).json()
-    refund = await live_clock_client.post(f"/payments/{payment['payment_id']}/refund")
+    refund = await live_clock_client.post(
+        f"/payments/{payment['payment_id']}/refund",
+        headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+    )
     assert refund.status_code == 200, refund.text
 
     response = await live_clock_client.post(

@@ -12,10 +12,10 @@ import httpx
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
+from testkit.live_server import LiveServer, server_env
 
 from gymgate.settings import Settings
 from tests.conftest import ADMIN_TOKEN
-from tests.live_server import LiveServer, server_env
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 

@@ -10,11 +10,11 @@ import pytest
 from alembic import command
 from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import create_async_engine
+from testkit.databases import PostgresDatabase, require_postgres, sqlite_url
 
-from gymgate.db import alembic_config, schema_is_current, upgrade_database
 from gymgate.models import Base
+from gymgate.storage import alembic_config, schema_is_current, upgrade_database
 from tests.conftest import BACKENDS
-from tests.databases import PostgresDatabase, require_postgres, sqlite_url
 
 
 @pytest.fixture(params=BACKENDS)

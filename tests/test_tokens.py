@@ -13,9 +13,10 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from gymgate.errors import DenyReason, KeyStoreError, TokenRejected
+from gymgate.errors import KeyStoreError, TokenRejected
 from gymgate.keystore import KeyEntry, KeySet, kid_for
 from gymgate.tokens import MAX_TOKEN_LENGTH, PassClaims, TokenVerifier, issue_token
+from gymgate.vocabulary import DenyReason
 
 NOW = 1_799_913_600
 TTL = 3600

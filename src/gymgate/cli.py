@@ -13,21 +13,21 @@ from typing import Any, TypeVar
 
 import click
 import msgspec
-from sqlalchemy.exc import SQLAlchemyError
 
 from gymgate.clock import SystemClock, to_iso
-from gymgate.db import (
-    Database,
-    describe_database_error,
-    is_sqlite,
+from gymgate.decisions import decision_body, verify_offline
+from gymgate.errors import GymgateError
+from gymgate.keystore import KeySet, KeyStore
+from gymgate.runtime import Runtime, pass_verifier
+from gymgate.services.audit import AuditFilter
+from gymgate.settings import Settings
+from gymgate.storage import (
+    backend_of,
+    describe_database,
+    require_database,
     schema_is_current,
     upgrade_database,
 )
-from gymgate.errors import GymgateError
-from gymgate.keystore import KeySet, KeyStore
-from gymgate.services.audit import AuditFilter, list_audit
-from gymgate.services.gates import add_gate, list_gates
-from gymgate.settings import Settings
 
 __all__ = ["main"]
 
@@ -45,23 +45,32 @@ def _run(action: Callable[[], T]) -> T:
         return action()
     except GymgateError as error:
         raise click.ClickException(str(error)) from None
-    except (OSError, SQLAlchemyError) as error:
-        raise click.ClickException(f"database error: {describe_database_error(error)}") from None
 
 
-def _with_database(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
-    """Open the database (migrating an embedded SQLite first), run `work`, close it."""
-    if is_sqlite(settings.database_url):
-        upgrade_database(settings.database_url)
+def _with_runtime(settings: Settings, work: Callable[[Runtime], Awaitable[T]]) -> T:
+    """Open the existing database and keys, run `work`, close them.
+
+    Says on stderr which database and keys it uses: a command run from the wrong directory
+    must not look as if it worked. It never creates a database (only `serve` and
+    `db upgrade` do).
+    """
+    click.echo(
+        f"using {describe_database(settings)}, keys in {settings.keys_dir.resolve()}", err=True
+    )
 
     async def body() -> T:
-        database = Database(settings)
-        try:
-            return await work(database)
-        finally:
-            await database.close()
+        async with Runtime.open(settings) as runtime:
+            return await work(runtime)
 
-    return asyncio.run(body())
+    def checked() -> T:
+        require_database(settings)
+        if not schema_is_current(settings.database_url):
+            raise click.ClickException(
+                "the database schema is not up to date: run `gymgate db upgrade`"
+            )
+        return asyncio.run(body())
+
+    return _run(checked)
 
 
 @click.group()
@@ -103,7 +112,7 @@ def serve(context: click.Context, host: str, port: int, workers: int) -> None:
         store = KeyStore(settings.keys_dir)
         kid = store.ensure_active_key(SystemClock())
         store.check_private_key_permissions()
-        if is_sqlite(settings.database_url):
+        if backend_of(settings.database_url) == "sqlite":
             upgrade_database(settings.database_url)
         elif not schema_is_current(settings.database_url):
             raise click.ClickException(
@@ -114,6 +123,7 @@ def serve(context: click.Context, host: str, port: int, workers: int) -> None:
     kid = _run(prepare)
     configure_logging(settings.log_level)
     logging.getLogger("gymgate").info("signing with kid %s", kid)
+    _run(lambda: asyncio.run(_warn_about_clock(settings)))
     uvicorn.run(
         "gymgate.api:create_app_from_env",
         factory=True,
@@ -124,6 +134,11 @@ def serve(context: click.Context, host: str, port: int, workers: int) -> None:
         log_config=None,  # uvicorn's loggers propagate to ours: JSON lines with request ids
         timeout_graceful_shutdown=10,  # in-flight requests finish; then the lifespan closes
     )
+
+
+async def _warn_about_clock(settings: Settings) -> None:
+    async with Runtime.open(settings) as runtime:
+        await runtime.warn_about_clock()
 
 
 @main.group()
@@ -199,13 +214,7 @@ def add_gate_command(context: click.Context, name: str) -> None:
 
         SECRET=$(gymgate gates add front-door | tail -n1)
     """
-    settings = _settings(context)
-
-    async def work(database: Database) -> str:
-        async with database.session() as session:
-            return await add_gate(session, SystemClock(), name)
-
-    secret = _run(lambda: _with_database(settings, work))
+    secret = _with_runtime(_settings(context), lambda runtime: runtime.gates.add(name))
     click.echo(f"gate {name} created; its secret (shown only now):\n{secret}")
 
 
@@ -213,13 +222,11 @@ def add_gate_command(context: click.Context, name: str) -> None:
 @click.pass_context
 def list_gates_command(context: click.Context) -> None:
     """List gate names and when they were created."""
-    settings = _settings(context)
 
-    async def work(database: Database) -> list[tuple[str, str]]:
-        async with database.session() as session:
-            return [(g.name, to_iso(g.created_at)) for g in await list_gates(session)]
+    async def work(runtime: Runtime) -> list[tuple[str, str]]:
+        return [(g.name, to_iso(g.created_at)) for g in await runtime.gates.list()]
 
-    for name, created in _run(lambda: _with_database(settings, work)):
+    for name, created in _with_runtime(_settings(context), work):
         click.echo(f"{name:<24}{created}")
 
 
@@ -242,10 +249,6 @@ def verify(context: click.Context, token: str, jwks_file: Path) -> None:
 
         gymgate verify "$TOKEN" --jwks jwks.json
     """
-    from gymgate.api.controllers.gate import decision_body
-    from gymgate.services.checkin import Decision, verify_offline
-    from gymgate.tokens import TokenVerifier
-
     settings = _settings(context)
     if token == "-":  # noqa: S105  (not a password: "read from stdin")
         token = sys.stdin.read().strip()
@@ -254,9 +257,7 @@ def verify(context: click.Context, token: str, jwks_file: Path) -> None:
     except (OSError, ValueError) as error:
         raise click.ClickException(f"{jwks_file} is not a readable JWKS file: {error}") from None
     keyset = _run(lambda: KeySet.from_jwks(document))
-    verifier = TokenVerifier(issuer=settings.issuer, leeway_seconds=settings.leeway_seconds)
-    checked = verify_offline(verifier, keyset, token, SystemClock().now())
-    decision = checked if isinstance(checked, Decision) else Decision("allow", claims=checked)
+    decision = verify_offline(pass_verifier(settings), keyset, token, SystemClock().now())
     click.echo(msgspec.json.encode(decision_body(decision)).decode())
     context.exit(0 if decision.allowed else 1)
 
@@ -271,13 +272,8 @@ def db() -> None:
 def upgrade(context: click.Context) -> None:
     """Apply migrations to GYMGATE_DATABASE_URL (SQLite or Postgres)."""
     settings = _settings(context)
-    try:
-        upgrade_database(settings.database_url)
-    except (OSError, SQLAlchemyError, GymgateError) as error:
-        raise click.ClickException(
-            f"could not migrate the database: {describe_database_error(error)}"
-        ) from None
-    click.echo("database is up to date")
+    _run(lambda: upgrade_database(settings.database_url))
+    click.echo(f"{describe_database(settings)} is up to date")
 
 
 @main.group()
@@ -295,13 +291,13 @@ def audit_list(
     context: click.Context, limit: int, result: str | None, gate: str | None, as_json: bool
 ) -> None:
     """Show the newest verify attempts, newest first."""
-    settings = _settings(context)
 
-    async def work(database: Database) -> list[dict[str, Any]]:
-        async with database.session() as session:
-            page = await list_audit(
-                session, AuditFilter(result=result, gate=gate), limit=limit, before=None
-            )
+    async def work(runtime: Runtime) -> list[dict[str, Any]]:
+        page = await runtime.audit.page(
+            AuditFilter(result=result, gate=gate),  # type: ignore[arg-type]  # click.Choice
+            limit=limit,
+            before=None,
+        )
         return [
             {
                 "at": to_iso(e.at),
@@ -314,7 +310,7 @@ def audit_list(
             for e in page.items
         ]
 
-    for row in _run(lambda: _with_database(settings, work)):
+    for row in _with_runtime(_settings(context), work):
         if as_json:
             click.echo(json.dumps(row))
         else:
@@ -322,6 +318,26 @@ def audit_list(
                 f"{row['at']:<29}{row['gate']:<16}{row['result']:<7}"
                 f"{row['reason'] or '-':<15}{row['pass_id'] or '-'}"
             )
+
+
+@main.group()
+def payments() -> None:
+    """Payments (operator acts)."""
+
+
+@payments.command(name="refund")
+@click.argument("payment_id")
+@click.pass_context
+def refund_payment(context: click.Context, payment_id: str) -> None:
+    """Refund PAYMENT_ID through the payment provider and revoke its pass.
+
+    Refused (exit 1) when the pass already admitted someone, or the payment is not
+    completed.
+
+        gymgate payments refund pay_3q2Y0lX9c1mZbQ8e
+    """
+    view = _with_runtime(_settings(context), lambda runtime: runtime.payments.refund(payment_id))
+    click.echo(f"refunded; its pass is revoked\n{view.status}")
 
 
 @main.group()

@@ -7,6 +7,7 @@
     ├── NotFound               no such payment / pass
     ├── PaymentNotCompleted    a pass was asked for an unpaid payment
     ├── PaymentConflict        refund of a non-refundable payment; pass of a refunded one
+    ├── AlreadyExists          a name or key that must be unique is taken
     ├── StorageUnavailable     the database cannot be reached or stays locked
     └── TokenRejected          a token fails verification; `.reason` is the gate's deny reason
 
@@ -16,12 +17,11 @@ into a deny value, never an error response.
 
 from __future__ import annotations
 
-from typing import Literal
+from gymgate.vocabulary import DenyReason
 
 __all__ = [
-    "DENY_REASONS",
+    "AlreadyExists",
     "ConfigError",
-    "DenyReason",
     "GymgateError",
     "InvalidInput",
     "KeyStoreError",
@@ -31,27 +31,6 @@ __all__ = [
     "StorageUnavailable",
     "TokenRejected",
 ]
-
-DenyReason = Literal[
-    "malformed",
-    "bad_signature",
-    "unknown_key",
-    "expired",
-    "not_yet_valid",
-    "already_used",
-    "revoked",
-    "invalid_claims",
-]
-DENY_REASONS: tuple[DenyReason, ...] = (
-    "malformed",
-    "bad_signature",
-    "unknown_key",
-    "expired",
-    "not_yet_valid",
-    "already_used",
-    "revoked",
-    "invalid_claims",
-)
 
 
 class GymgateError(Exception):
@@ -80,6 +59,10 @@ class PaymentNotCompleted(GymgateError):
 
 class PaymentConflict(GymgateError):
     """The payment's state forbids the action (refunded, already refunded, not refundable)."""
+
+
+class AlreadyExists(GymgateError):
+    """Something that must be unique (a gate name, say) exists already."""
 
 
 class StorageUnavailable(GymgateError):

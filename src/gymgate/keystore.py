@@ -22,25 +22,24 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from gymgate.clock import Clock, to_iso
 from gymgate.errors import ConfigError, KeyStoreError
+from gymgate.vocabulary import KeyStatus
 
 __all__ = [
     "KeyEntry",
     "KeyLookup",
     "KeySet",
-    "KeyStatus",
     "KeyStore",
     "ReloadingKeySet",
     "kid_for",
 ]
 
-KeyStatus = Literal["active", "verify-only", "retired"]
 METADATA_FILE = "keyset.json"
 KID_LENGTH = 8
 LOCK_FILE = ".lock"
@@ -300,11 +299,15 @@ class ReloadingKeySet:
         self._store = store
         self._check_every = check_every_seconds
         self._signature = store.signature()
-        self._keyset = store.load()
+        self._keyset = store.load() if self._signature is not None else KeySet(())
         self._checked_at = time.monotonic()
 
     def current(self) -> KeySet:
-        """The latest key set, checking the disk at most once per interval."""
+        """The latest key set, checking the disk at most once per interval.
+
+        With no keys/ yet it is empty (nothing verifies, nothing signs) until one appears:
+        a CLI command that needs no key must not fail for the lack of one.
+        """
         if time.monotonic() - self._checked_at >= self._check_every:
             self._check_disk()
         return self._keyset

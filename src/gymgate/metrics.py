@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram
 
-from gymgate.errors import DENY_REASONS
 from gymgate.keystore import KeySet
+from gymgate.vocabulary import DENY_REASONS, KEY_STATUSES
 
 __all__ = [
     "KEYS",
@@ -42,7 +42,6 @@ _DECISION_COUNTERS: dict[tuple[str, str | None], Counter] = {
     ("allow", None): VERIFY_DECISIONS.labels("allow", "none"),
     **{("deny", reason): VERIFY_DECISIONS.labels("deny", reason) for reason in DENY_REASONS},
 }
-_KEY_STATUSES = ("active", "verify-only", "retired")
 
 
 def record_verify(result: str, reason: str | None, seconds: float) -> None:
@@ -55,7 +54,7 @@ def record_verify(result: str, reason: str | None, seconds: float) -> None:
 
 def record_keys(keyset: KeySet) -> None:
     """Set the key gauge from the key set in use (called when /metrics is scraped)."""
-    counts = dict.fromkeys(_KEY_STATUSES, 0)
+    counts = dict.fromkeys(KEY_STATUSES, 0)
     for entry in keyset.entries:
         counts[entry.status] = counts.get(entry.status, 0) + 1
     for status, count in counts.items():

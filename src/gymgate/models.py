@@ -12,10 +12,20 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from gymgate.vocabulary import (
+    Conflict,
+    DecisionMode,
+    DenyReason,
+    PaymentStatus,
+    Result,
+    UsedState,
+)
+
 __all__ = [
     "AuditEvent",
     "Base",
     "Gate",
+    "OperatorEvent",
     "Pass",
     "Payment",
     "ProcessedPaymentEvent",
@@ -69,7 +79,7 @@ class Payment(Base):
 
     id: Mapped[str] = mapped_column(ID, primary_key=True)
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[PaymentStatus] = mapped_column(String(16))
     amount_cents: Mapped[int] = mapped_column(Integer)
     currency: Mapped[str] = mapped_column(String(3))
     provider: Mapped[str] = mapped_column(String(32))
@@ -79,6 +89,9 @@ class Payment(Base):
     provider_payment_ref: Mapped[str | None] = mapped_column(String(255), index=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # Set while the provider is asked for a refund: the payment's pass is blocked meanwhile,
+    # and no second refund starts (see gymgate.services.payments).
+    refund_started_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class ProcessedPaymentEvent(Base):
@@ -118,7 +131,7 @@ class UsedPass(Base):
     __tablename__ = "used_passes"
 
     pass_id: Mapped[str] = mapped_column(ID, primary_key=True)
-    state: Mapped[str] = mapped_column(String(8))
+    state: Mapped[UsedState] = mapped_column(String(8))
     at: Mapped[datetime] = mapped_column(UtcDateTime())
     gate: Mapped[str | None] = mapped_column(String(64))
     expires_at: Mapped[int] = mapped_column(BigInteger, index=True)
@@ -134,17 +147,39 @@ class AuditEvent(Base):
     )
     at: Mapped[datetime] = mapped_column(UtcDateTime())
     gate: Mapped[str] = mapped_column(String(64))
-    result: Mapped[str] = mapped_column(String(8))
-    reason: Mapped[str | None] = mapped_column(String(32))
+    result: Mapped[Result] = mapped_column(String(8))
+    reason: Mapped[DenyReason | None] = mapped_column(String(32))
     pass_id: Mapped[str | None] = mapped_column(String(64))
     user_id: Mapped[str | None] = mapped_column(String(64))
     kid: Mapped[str | None] = mapped_column(String(64))
     token_sha256: Mapped[str] = mapped_column(String(64))
+    # online: decided by the server; offline: decided at the gate, uploaded later (`at` is
+    # then the gate's scan time, `decision_id` the gate's own id for it, so a re-upload is
+    # recognised).
+    mode: Mapped[DecisionMode] = mapped_column(String(8), server_default="online")
+    # For an offline allow the server found to be a second use or a revoked pass.
+    conflict: Mapped[Conflict | None] = mapped_column(String(16))
+    decision_id: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (
         Index("ix_audit_events_at", "at"),
         Index("ix_audit_events_pass_id", "pass_id"),
+        Index("ix_audit_events_decision_id", "decision_id", unique=True),
     )
+
+
+class OperatorEvent(Base):
+    """An operator's act (a refund, say): who was acted on, when, and what happened."""
+
+    __tablename__ = "operator_events"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+    action: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[str | None] = mapped_column(String(200))
 
 
 class Gate(Base):

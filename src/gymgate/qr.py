@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import io
-from typing import Literal
 
 import qrcode
 import qrcode.constants
@@ -19,9 +18,8 @@ import zxingcpp
 from PIL import Image
 from qrcode.image.svg import SvgPathImage
 
-__all__ = ["QrFormat", "qr_data_url", "qr_png", "qr_svg", "qr_version"]
+__all__ = ["qr_data_url", "qr_png", "qr_svg", "qr_version"]
 
-QrFormat = Literal["json", "png", "svg"]
 
 # M recovers from ~15% damage (a scratched screen, a glare spot) at a modest size cost.
 _ERROR_CORRECTION = qrcode.constants.ERROR_CORRECT_M

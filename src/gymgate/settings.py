@@ -16,12 +16,14 @@ from typing import Any
 
 from gymgate.errors import ConfigError
 
-__all__ = ["ENV_PREFIX", "SETTINGS_DOC", "Settings"]
+__all__ = ["ENV_PREFIX", "MAX_LEEWAY_SECONDS", "SETTINGS_DOC", "Settings"]
 
 ENV_PREFIX = "GYMGATE_"
 SQLITE_DEFAULT_URL = "sqlite+aiosqlite:///gymgate.db"
 SQLITE_SYNCHRONOUS_LEVELS = ("OFF", "NORMAL", "FULL", "EXTRA")
 MIN_ADMIN_TOKEN_LENGTH = 16
+# Used-pass rows outlive their tokens by far more than this (gymgate.services.sweep).
+MAX_LEEWAY_SECONDS = 900
 PAYMENT_PROVIDERS = ("mock", "stripe")
 
 # One line per variable: the README and `gymgate config show` are checked against it.
@@ -33,7 +35,7 @@ SETTINGS_DOC: dict[str, str] = {
     "PASS_TTL_SECONDS": "pass lifetime from its first QR generation (default 86400)",
     "CORS_ORIGINS": "comma-separated origins allowed to call the API from a browser (default none)",
     "ISSUER": "the iss claim of issued tokens and the only one accepted (default gymgate)",
-    "LEEWAY_SECONDS": "clock leeway when checking exp/iat (default 30)",
+    "LEEWAY_SECONDS": "clock leeway when checking exp/iat (default 30, at most 900)",
     "PRICE_CENTS": "price of one pass in cents (default 1500)",
     "CURRENCY": "ISO 4217 currency of the price (default EUR)",
     "MAX_BODY_BYTES": "largest request body accepted; larger gets 413 (default 16384)",
@@ -95,6 +97,13 @@ def _flag(value: str) -> bool:
     raise ValueError("must be 1 or 0")
 
 
+def _leeway(value: str) -> int:
+    seconds = _non_negative_int(value)
+    if seconds > MAX_LEEWAY_SECONDS:
+        raise ValueError(f"must be at most {MAX_LEEWAY_SECONDS} seconds")
+    return seconds
+
+
 def _origins(value: str) -> tuple[str, ...]:
     origins = tuple(part.strip() for part in value.split(",") if part.strip())
     for origin in origins:
@@ -148,7 +157,7 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "PASS_TTL_SECONDS": ("pass_ttl_seconds", _positive_int),
     "CORS_ORIGINS": ("cors_origins", _origins),
     "ISSUER": ("issuer", _text),
-    "LEEWAY_SECONDS": ("leeway_seconds", _non_negative_int),
+    "LEEWAY_SECONDS": ("leeway_seconds", _leeway),
     "PRICE_CENTS": ("price_cents", _positive_int),
     "CURRENCY": ("currency", _currency),
     "MAX_BODY_BYTES": ("max_body_bytes", _positive_int),

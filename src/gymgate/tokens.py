@@ -78,9 +78,25 @@ def issue_token(
 class TokenVerifier:
     """Checks tokens offline: signature and time against a KeySet, nothing else."""
 
-    def __init__(self, *, issuer: str, leeway_seconds: int) -> None:
+    def __init__(
+        self, *, issuer: str, leeway_seconds: int, max_lifetime_seconds: int | None = None
+    ) -> None:
         self.issuer = issuer
         self.leeway = leeway_seconds
+        # A token may not live longer than a pass does (plus leeway): a signed "year 9999"
+        # would otherwise outlive every used-pass row that stops its second use.
+        self.max_lifetime = max_lifetime_seconds
+
+    @classmethod
+    def for_passes(
+        cls, *, issuer: str, leeway_seconds: int, pass_ttl_seconds: int
+    ) -> TokenVerifier:
+        """The verifier for gymgate's own passes: no token longer-lived than a pass."""
+        return cls(
+            issuer=issuer,
+            leeway_seconds=leeway_seconds,
+            max_lifetime_seconds=pass_ttl_seconds + leeway_seconds,
+        )
 
     def verify(self, token: str, keyset: KeyLookup, now: float) -> PassClaims:
         """The token's claims, or TokenRejected with the contract's deny reason."""
@@ -107,6 +123,8 @@ class TokenVerifier:
             raise TokenRejected("not_yet_valid", "the token is not valid yet")
         if issued_at > expires_at:
             raise TokenRejected("invalid_claims", "iat is after exp")
+        if self.max_lifetime is not None and expires_at - issued_at > self.max_lifetime:
+            raise TokenRejected("invalid_claims", "the token lives longer than any pass")
         return expires_at, issued_at
 
     def _check_claims(self, claims: dict[str, Any]) -> tuple[str, str]:

@@ -51,7 +51,8 @@ async def scan(client: Client, secret: str, token: Any, gate: str = "front-door"
 
 
 async def refund(client: Client, payment_id: str) -> dict[str, Any]:
-    response = await client.post(f"/payments/{payment_id}/refund")
+    """POST /payments/{id}/refund as the operator (admin token)."""
+    response = await client.post(f"/payments/{payment_id}/refund", headers=admin_headers())
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body

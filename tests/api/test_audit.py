@@ -12,10 +12,9 @@ import pytest
 from sqlalchemy import select
 
 from gymgate.clock import FrozenClock, to_iso
-from gymgate.db import Database
 from gymgate.keystore import KeyStore
 from gymgate.models import AuditEvent
-from gymgate.services.gates import add_gate
+from gymgate.runtime import Runtime
 from gymgate.settings import Settings
 from tests.api.helpers import (
     Client,
@@ -127,21 +126,21 @@ def scene(client: Client, gate_secret: str, clock: FrozenClock, settings: Settin
     return Scene(client, gate_secret, clock, settings.keys_dir)
 
 
-async def stored_rows(database: Database) -> list[AuditEvent]:
-    async with database.session() as session:
+async def stored_rows(runtime: Runtime) -> list[AuditEvent]:
+    async with runtime.storage.writing() as session:
         return list(await session.scalars(select(AuditEvent).order_by(AuditEvent.id)))
 
 
 @pytest.mark.parametrize("reason", list(ATTEMPTS), ids=lambda r: r or "allow")
 async def test_every_attempt_writes_exactly_one_audit_row_with_its_reason(
-    scene: Scene, database: Database, reason: str | None
+    scene: Scene, runtime: Runtime, reason: str | None
 ) -> None:
     attempt = await ATTEMPTS[reason](scene)
-    before = await stored_rows(database)
+    before = await stored_rows(runtime)
 
     answer = await scan(scene.client, scene.secret, attempt.token)
 
-    after = await stored_rows(database)
+    after = await stored_rows(runtime)
     assert answer["status"] == ("allow" if reason is None else "deny")
     assert answer.get("reason") == reason
     assert len(after) == len(before) + 1
@@ -155,7 +154,7 @@ async def test_every_attempt_writes_exactly_one_audit_row_with_its_reason(
 
 @pytest.mark.parametrize("token", [12345, None, ["a", "b"], {"token": "x"}, True])
 async def test_a_token_that_is_not_a_string_is_400_and_audited_malformed(
-    client: Client, gate_secret: str, database: Database, token: Any
+    client: Client, gate_secret: str, runtime: Runtime, token: Any
 ) -> None:
     response = await client.post(
         "/verify", json={"token": token}, headers={"Authorization": f"Bearer {gate_secret}"}
@@ -163,29 +162,29 @@ async def test_a_token_that_is_not_a_string_is_400_and_audited_malformed(
 
     assert response.status_code == 400
     assert "token" in response.json()["detail"]
-    rows = await stored_rows(database)
+    rows = await stored_rows(runtime)
     assert [(r.result, r.reason, r.gate) for r in rows] == [("deny", "malformed", "front-door")]
 
 
 async def test_a_missing_token_is_400_and_audited_malformed(
-    client: Client, gate_secret: str, database: Database
+    client: Client, gate_secret: str, runtime: Runtime
 ) -> None:
     response = await client.post(
         "/verify", json={"gate": "x"}, headers={"Authorization": f"Bearer {gate_secret}"}
     )
 
     assert response.status_code == 400
-    assert [(r.result, r.reason) for r in await stored_rows(database)] == [("deny", "malformed")]
+    assert [(r.result, r.reason) for r in await stored_rows(runtime)] == [("deny", "malformed")]
 
 
-async def test_audit_rows_never_contain_the_token(scene: Scene, database: Database) -> None:
+async def test_audit_rows_never_contain_the_token(scene: Scene, runtime: Runtime) -> None:
     tokens = []
     for arrange in ATTEMPTS.values():
         attempt = await arrange(scene)
         await scan(scene.client, scene.secret, attempt.token)
         tokens.append(attempt.token)
 
-    rows = await stored_rows(database)
+    rows = await stored_rows(runtime)
 
     assert len(rows) >= len(ATTEMPTS)
     stored = " ".join(
@@ -232,9 +231,8 @@ async def scan_a_mix(client: Client, secret: str, side_secret: str, clock: Froze
 
 
 @pytest.fixture
-async def side_secret(database: Database, clock: FrozenClock) -> str:
-    async with database.session() as session:
-        return await add_gate(session, clock, "side-door")
+async def side_secret(runtime: Runtime, clock: FrozenClock) -> str:
+    return await runtime.gates.add("side-door")
 
 
 SIDE = [("side-door", "deny"), ("side-door", "allow")]

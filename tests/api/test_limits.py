@@ -16,9 +16,8 @@ from sqlalchemy import func, select
 
 from gymgate.api import create_app
 from gymgate.clock import FrozenClock
-from gymgate.db import Database
 from gymgate.models import AuditEvent
-from gymgate.services.gates import add_gate
+from gymgate.runtime import Runtime
 from gymgate.settings import Settings
 from tests.api.helpers import new_pass
 
@@ -50,8 +49,8 @@ def limited(settings: Settings, clock: FrozenClock) -> Litestar:
     return create_app(settings.replace(rate_limit_per_minute=LIMIT), clock=clock)
 
 
-async def _audit_count(database: Database) -> int:
-    async with database.session() as session:
+async def _audit_count(runtime: Runtime) -> int:
+    async with runtime.storage.writing() as session:
         return int(await session.scalar(select(func.count()).select_from(AuditEvent)) or 0)
 
 
@@ -81,12 +80,10 @@ async def test_a_client_over_its_budget_gets_429_with_retry_after(limited: Lites
 
 
 async def test_verify_is_limited_per_gate_and_per_client_address(
-    limited: Litestar, database: Database, clock: FrozenClock
+    limited: Litestar, runtime: Runtime, clock: FrozenClock
 ) -> None:
-    async with database.session() as session:
-        busy = await add_gate(session, clock, "busy-gate")
-    async with database.session() as session:
-        quiet = await add_gate(session, clock, "quiet-gate")
+    busy = await runtime.gates.add("busy-gate")
+    quiet = await runtime.gates.add("quiet-gate")
 
     async def scan(address: str, secret: str) -> httpx.Response:
         return await client_at(address).post(
@@ -105,7 +102,7 @@ async def test_verify_is_limited_per_gate_and_per_client_address(
     assert quiet_scan.status_code == 200
     assert [r.status_code for r in guesses[:LIMIT]] == [401] * LIMIT
     assert_rate_limited(guesses[LIMIT])
-    assert await _audit_count(database) == LIMIT + 1  # a refused scan is not an attempt
+    assert await _audit_count(runtime) == LIMIT + 1  # a refused scan is not an attempt
 
 
 async def test_rate_limits_are_off_by_default(client: AsyncTestClient[Litestar]) -> None:
@@ -138,7 +135,7 @@ async def test_a_body_that_is_not_declared_json_is_415_with_detail(
 
 
 async def test_a_verify_body_that_is_not_json_is_415_and_not_audited(
-    client: AsyncTestClient[Litestar], gate_secret: str, database: Database
+    client: AsyncTestClient[Litestar], gate_secret: str, runtime: Runtime
 ) -> None:
     response = await client.post(
         "/verify",
@@ -147,7 +144,7 @@ async def test_a_verify_body_that_is_not_json_is_415_and_not_audited(
     )
 
     assert response.status_code == 415
-    assert await _audit_count(database) == 0
+    assert await _audit_count(runtime) == 0
 
 
 @pytest.mark.parametrize(
@@ -178,11 +175,10 @@ async def test_the_body_limit_is_configurable(settings: Settings, clock: FrozenC
 
 
 async def test_a_pass_can_still_be_bought_and_scanned_under_a_limit(
-    limited: Litestar, database: Database, clock: FrozenClock
+    limited: Litestar, runtime: Runtime, clock: FrozenClock
 ) -> None:
     """The limit refuses floods, not members: one purchase and one scan fit easily."""
-    async with database.session() as session:
-        secret = await add_gate(session, clock, "front")
+    secret = await runtime.gates.add("front")
     async with AsyncTestClient(app=limited) as client:
         issued: dict[str, Any] = await new_pass(client)
         scanned = await client.post(

@@ -11,7 +11,7 @@ import jwt
 from gymgate.clock import FrozenClock, to_iso
 from gymgate.keystore import KeyStore
 from gymgate.settings import Settings
-from tests.api.helpers import Client, decode_qr, new_pass, pay, refund, scan
+from tests.api.helpers import Client, admin_headers, decode_qr, new_pass, pay, refund, scan
 
 DATA_URL_PREFIX = "data:image/png;base64,"
 
@@ -105,7 +105,7 @@ async def test_each_payment_buys_its_own_pass(client: Client) -> None:
     assert first["pass_id"] != second["pass_id"]
 
 
-async def test_pass_status_goes_from_unused_to_used_to_revoked(
+async def test_pass_status_goes_from_unused_to_used_and_stays_used(
     client: Client, gate_secret: str, clock: FrozenClock
 ) -> None:
     payment = await pay(client)
@@ -127,9 +127,20 @@ async def test_pass_status_goes_from_unused_to_used_to_revoked(
         "used_gate": "front-door",
     }
 
+    refused = await client.post(
+        f"/payments/{payment['payment_id']}/refund", headers=admin_headers()
+    )
+    assert refused.status_code == 409  # a used pass cannot be refunded
+    assert await pass_status(client, issued["pass_id"]) == used
+
+
+async def test_pass_status_of_a_refunded_pass_is_revoked(client: Client) -> None:
+    payment = await pay(client)
+    issued = await new_pass_for(client, payment["payment_id"])
+
     await refund(client, payment["payment_id"])
-    revoked = await pass_status(client, issued["pass_id"])
-    assert revoked["status"] == "revoked"
+
+    assert (await pass_status(client, issued["pass_id"]))["status"] == "revoked"
 
 
 async def test_a_refunded_unused_pass_is_revoked(client: Client) -> None:

@@ -5,9 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from gymgate.clock import FrozenClock, to_iso
-from tests.api.helpers import Client, audit_items, new_pass, pay, refund, scan
+from gymgate.models import OperatorEvent
+from gymgate.runtime import Runtime
+from tests.api.helpers import (
+    Client,
+    admin_headers,
+    audit_items,
+    new_pass,
+    pay,
+    refund,
+    scan,
+)
 
 PAYMENT_FIELDS = {"payment_id", "user_id", "status", "amount_cents", "currency", "created_at"}
 
@@ -100,16 +111,54 @@ async def test_refund_revokes_the_pass_at_the_gate(client: Client, gate_secret: 
     assert (row["result"], row["reason"], row["pass_id"]) == ("deny", "revoked", issued["pass_id"])
 
 
-async def test_a_used_pass_that_is_refunded_is_then_denied_revoked(
+async def test_a_pass_that_admitted_someone_cannot_be_refunded_and_stays_used(
     client: Client, gate_secret: str
 ) -> None:
     payment = await pay(client)
     issued = await qr_of(client, payment)
     assert (await scan(client, gate_secret, issued["token"]))["status"] == "allow"
 
+    response = await client.post(
+        f"/payments/{payment['payment_id']}/refund", headers=admin_headers()
+    )
+
+    assert response.status_code == 409
+    assert "admitted someone" in response.json()["detail"]
+    assert (await client.get(f"/payments/{payment['payment_id']}")).json()["status"] == "completed"
+    assert (await scan(client, gate_secret, issued["token"]))["reason"] == "already_used"
+    status = (await client.get(f"/passes/{issued['pass_id']}")).json()
+    assert status["status"] == "used"
+
+
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [({}, 401), ({"Authorization": "Bearer not-the-admin-token"}, 403)],
+)
+async def test_a_refund_needs_the_admin_token(
+    client: Client, gate_secret: str, headers: dict[str, str], status: int
+) -> None:
+    payment = await pay(client)
+    issued = await qr_of(client, payment)
+
+    response = await client.post(f"/payments/{payment['payment_id']}/refund", headers=headers)
+
+    assert response.status_code == status
+    assert response.json()["detail"]
+    assert (await scan(client, gate_secret, issued["token"]))["status"] == "allow"
+
+
+async def test_each_refund_is_recorded_as_an_operator_event(
+    client: Client, runtime: Runtime
+) -> None:
+    payment = await pay(client)
+
     await refund(client, payment["payment_id"])
 
-    assert (await scan(client, gate_secret, issued["token"]))["reason"] == "revoked"
+    async with runtime.storage.reading() as session:
+        events = (await session.scalars(select(OperatorEvent))).all()
+    assert [(e.action, e.subject, e.detail) for e in events] == [
+        ("refund", payment["payment_id"], "refunded")
+    ]
 
 
 async def test_generate_qr_after_refund_is_409(client: Client) -> None:
@@ -136,7 +185,9 @@ async def test_refund_twice_is_409(client: Client) -> None:
     payment = await pay(client)
     await refund(client, payment["payment_id"])
 
-    response = await client.post(f"/payments/{payment['payment_id']}/refund")
+    response = await client.post(
+        f"/payments/{payment['payment_id']}/refund", headers=admin_headers()
+    )
 
     assert response.status_code == 409
     assert "refunded" in response.json()["detail"]
@@ -146,14 +197,16 @@ async def test_refund_twice_is_409(client: Client) -> None:
 async def test_refund_of_an_unfinished_payment_is_409(client: Client, outcome: str) -> None:
     payment = await pay(client, simulate=outcome)
 
-    response = await client.post(f"/payments/{payment['payment_id']}/refund")
+    response = await client.post(
+        f"/payments/{payment['payment_id']}/refund", headers=admin_headers()
+    )
 
     assert response.status_code == 409
     assert response.json()["detail"]
 
 
 async def test_refund_of_an_unknown_payment_is_404(client: Client) -> None:
-    response = await client.post("/payments/pay_doesnotexist0/refund")
+    response = await client.post("/payments/pay_doesnotexist0/refund", headers=admin_headers())
 
     assert response.status_code == 404
     assert response.json()["detail"]

@@ -19,10 +19,10 @@ from playwright.sync_api import (
     ViewportSize,
     sync_playwright,
 )
+from testkit.databases import SqliteTemplate
+from testkit.live_server import LiveServer, gymgate_command
 
 from tests.conftest import ADMIN_TOKEN
-from tests.databases import SqliteTemplate
-from tests.live_server import LiveServer, gymgate_command
 
 CHROMIUM = Path("/usr/bin/chromium")
 WEB_DIR = Path(__file__).resolve().parents[2] / "web"

@@ -9,10 +9,10 @@ from typing import Any
 
 import httpx
 import pytest
+from testkit.live_server import LiveServer, server_env
 
 from gymgate.settings import Settings
 from tests.conftest import ADMIN_TOKEN
-from tests.live_server import LiveServer, server_env
 
 pytestmark = pytest.mark.e2e
 

@@ -16,9 +16,7 @@ from pathlib import Path
 
 import jwt
 import pytest
-
-from gymgate.settings import Settings
-from tests.e2e.cluster import (
+from testkit.cluster import (
     Cluster,
     Scan,
     add_gates,
@@ -27,7 +25,9 @@ from tests.e2e.cluster import (
     read_audit,
     scan_every_pass,
 )
-from tests.live_server import LiveServer, server_env
+from testkit.live_server import LiveServer, server_env
+
+from gymgate.settings import Settings
 
 pytestmark = pytest.mark.e2e
 

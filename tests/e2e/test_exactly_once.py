@@ -10,9 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from gymgate.settings import Settings
-from tests.e2e.cluster import (
+from testkit.cluster import (
     Cluster,
     add_gates,
     integrity_check,
@@ -21,7 +19,9 @@ from tests.e2e.cluster import (
     read_audit,
     scan_every_pass,
 )
-from tests.live_server import server_env
+from testkit.live_server import server_env
+
+from gymgate.settings import Settings
 
 pytestmark = pytest.mark.e2e
 

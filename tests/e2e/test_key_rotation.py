@@ -20,11 +20,11 @@ from pathlib import Path
 import httpx
 import jwt
 import pytest
+from testkit.cluster import TIMEOUT, Cluster, add_gates, issue_passes
+from testkit.live_server import gymgate_command, server_env
 
 from gymgate.keystore import METADATA_FILE, KeyStore
 from gymgate.settings import Settings
-from tests.e2e.cluster import TIMEOUT, Cluster, add_gates, issue_passes
-from tests.live_server import gymgate_command, server_env
 
 pytestmark = pytest.mark.e2e
 

@@ -20,13 +20,14 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import make_url
+from testkit.cluster import add_gates, issue_passes, read_audit
+from testkit.databases import POSTGRES_ADMIN_DSN, PostgresDatabase, SqliteTemplate
+from testkit.live_server import LiveServer
+from testkit.tcp_proxy import TcpProxy
 
-from gymgate.db import POSTGRES_TIMEOUT_SECONDS, is_sqlite
+from gymgate.storage import backend_of
+from gymgate.storage.postgres import POSTGRES_TIMEOUT_SECONDS
 from tests.conftest import ADMIN_TOKEN
-from tests.databases import POSTGRES_ADMIN_DSN, PostgresDatabase, SqliteTemplate
-from tests.e2e.cluster import add_gates, issue_passes, read_audit
-from tests.e2e.tcp_proxy import TcpProxy
-from tests.live_server import LiveServer
 
 pytestmark = pytest.mark.e2e
 
@@ -134,7 +135,7 @@ async def test_sqlite_locked_past_its_busy_timeout_is_503_not_500_and_recovers(
     tmp_path: Path, keys_dir: Path, sqlite_template: SqliteTemplate
 ) -> None:
     database_url = sqlite_template.fresh_copy(tmp_path)
-    assert is_sqlite(database_url)
+    assert backend_of(database_url) == "sqlite"
     tokens = await issue_passes(database_url, keys_dir, 3)
     env = _env(database_url, keys_dir, GYMGATE_SQLITE_BUSY_TIMEOUT_MS="300")
     with LiveServer(tmp_path, env) as server:

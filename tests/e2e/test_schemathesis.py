@@ -17,9 +17,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from testkit.live_server import LiveServer
 
 from tests.conftest import ADMIN_TOKEN
-from tests.live_server import LiveServer
 
 pytestmark = pytest.mark.e2e
 

@@ -11,14 +11,14 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives import serialization
 from sqlalchemy import select
+from testkit.cluster import add_gates
+from testkit.databases import sqlite_url
+from testkit.live_server import LiveServer, free_port, gymgate_command, server_env
 
-from gymgate.db import Database
 from gymgate.models import AuditEvent, Gate
+from gymgate.runtime import Runtime
 from gymgate.settings import Settings
 from tests.conftest import ADMIN_TOKEN
-from tests.databases import sqlite_url
-from tests.e2e.cluster import add_gates
-from tests.live_server import LiveServer, free_port, gymgate_command, server_env
 
 pytestmark = pytest.mark.e2e
 
@@ -142,16 +142,12 @@ async def test_a_full_flow_logs_no_secret_and_audits_no_token(
             await client.get("/audit", headers={"Authorization": f"Bearer {ADMIN_TOKEN}x"})
             await client.get("/keys", headers=admin)
             await client.get("/ready")
-            await client.post(f"/payments/{payment['payment_id']}/refund")
+            await client.post(f"/payments/{payment['payment_id']}/refund", headers=admin)
             await client.post("/verify", json={"token": tokens[1]}, headers=gate)
         log = server.log()
-    database = Database(settings)
-    try:
-        async with database.session() as session:
-            audit = (await session.scalars(select(AuditEvent))).all()
-            gates = (await session.scalars(select(Gate))).all()
-    finally:
-        await database.close()
+    async with Runtime.open(settings) as runtime, runtime.storage.reading() as session:
+        audit = (await session.scalars(select(AuditEvent))).all()
+        gates = (await session.scalars(select(Gate))).all()
 
     assert len(audit) == 5
     assert "/verify" in log  # the log did capture the flow

@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 from playwright.sync_api import Page, expect
+from testkit.live_server import LiveServer
 
 from tests.conftest import ADMIN_TOKEN
 from tests.e2e.conftest import (
@@ -19,7 +20,6 @@ from tests.e2e.conftest import (
     serious_accessibility_violations,
     verify,
 )
-from tests.live_server import LiveServer
 
 pytestmark = pytest.mark.e2e
 

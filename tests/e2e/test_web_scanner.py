@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, Playwright, expect
+from testkit.live_server import LiveServer
 
 from tests.e2e.conftest import (
     DESKTOP,
@@ -23,7 +24,6 @@ from tests.e2e.conftest import (
     remember,
     serious_accessibility_violations,
 )
-from tests.live_server import LiveServer
 
 pytestmark = pytest.mark.e2e
 

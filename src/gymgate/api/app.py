@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import os
@@ -26,17 +25,15 @@ from gymgate.api.controllers.operator import OperatorController
 from gymgate.api.controllers.passes import PassController
 from gymgate.api.controllers.payments import PaymentController
 from gymgate.api.controllers.webhooks import WebhookController
-from gymgate.api.deps import provide_runtime, provide_session
+from gymgate.api.deps import provide_runtime
 from gymgate.api.errors import EXCEPTION_HANDLERS
 from gymgate.api.limits import request_limits
 from gymgate.api.request_id import RequestIdMiddleware
-from gymgate.api.runtime import Runtime
-from gymgate.clock import Clock, SystemClock
-from gymgate.db import Database
-from gymgate.keystore import KeyStore, ReloadingKeySet
+from gymgate.clock import Clock
 from gymgate.logs import logging_plugin
 from gymgate.metrics import record_keys
-from gymgate.payments import PaymentProvider, configured_provider
+from gymgate.payments import PaymentProvider
+from gymgate.runtime import Runtime
 from gymgate.settings import Settings
 
 __all__ = ["create_app", "create_app_from_env"]
@@ -50,16 +47,6 @@ def _web_dir(settings: Settings) -> Path | None:
         if candidate is not None and (candidate / "index.html").is_file():
             return candidate.resolve()
     return None
-
-
-async def _sweep_forever(runtime: Runtime) -> None:
-    while True:
-        await asyncio.sleep(runtime.settings.cleanup_interval_seconds)
-        try:
-            swept = await runtime.sweep_used_passes()
-            log.debug("swept %d expired used-pass rows", swept)
-        except Exception as error:  # a sweep that fails is retried next interval
-            log.warning("used-pass sweep failed: %s", type(error).__name__)
 
 
 async def _count_keys(request: Request[Any, Any, Any]) -> None:
@@ -78,23 +65,12 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        database = Database(settings)
-        runtime = Runtime(
-            settings=settings,
-            clock=clock or SystemClock(),
-            database=database,
-            keys=ReloadingKeySet(KeyStore(settings.keys_dir), settings.key_reload_seconds),
-            provider=provider or configured_provider(settings),
-        )
-        app.state.runtime = runtime
-        sweeper = asyncio.create_task(_sweep_forever(runtime))
-        try:
-            yield
-        finally:
-            sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sweeper
-            await database.close()
+        async with Runtime.open(
+            settings, clock=clock, provider=provider, create_database=True
+        ) as runtime:
+            app.state.runtime = runtime
+            async with runtime.sweeper.running():
+                yield
 
     route_handlers: list[object] = [
         PaymentController,
@@ -135,10 +111,7 @@ def create_app(
             ).middleware,
         ],
         plugins=[logging_plugin(settings.log_level)],
-        dependencies={
-            "runtime": Provide(provide_runtime, sync_to_thread=False),
-            "session": Provide(provide_session),
-        },
+        dependencies={"runtime": Provide(provide_runtime, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.max_body_bytes,
         cors_config=(

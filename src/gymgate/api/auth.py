@@ -10,7 +10,7 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 
-from gymgate.api.runtime import Runtime
+from gymgate.runtime import Runtime
 
 __all__ = ["authenticated_gate", "bearer_token", "require_admin"]
 

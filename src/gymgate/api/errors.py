@@ -1,4 +1,8 @@
-"""Domain errors → HTTP status codes, in one place; every error body has a human `detail`."""
+"""Domain errors → HTTP status codes, in one place; every error body has a human `detail`.
+
+Only gymgate's own errors are mapped: storage failures arrive already translated (see
+gymgate.storage.errors). Anything else is a bug: logged with its traceback, answered 500.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +12,9 @@ from typing import Any
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException
 from litestar.types import ExceptionHandlersMap
-from sqlalchemy.exc import DBAPIError
 
-from gymgate.db import as_storage_unavailable
 from gymgate.errors import (
+    AlreadyExists,
     GymgateError,
     InvalidInput,
     KeyStoreError,
@@ -31,6 +34,7 @@ _STATUS: dict[type[GymgateError], int] = {
     NotFound: 404,
     PaymentNotCompleted: 402,
     PaymentConflict: 409,
+    AlreadyExists: 409,
     ProviderError: 502,
     WebhookRejected: 400,
     KeyStoreError: 503,
@@ -47,28 +51,26 @@ def _json(status: int, detail: str, headers: dict[str, str] | None = None) -> Re
     )
 
 
-def _domain_error(_: Request[Any, Any, Any], error: Exception) -> Response[object]:
+def _route(request: Request[Any, Any, Any]) -> str:
+    """The route's template, not the path: paths carry payment and pass ids, which are
+    capabilities and never go into a log."""
+    try:
+        return min(request.route_handler.paths)
+    except (AttributeError, KeyError, ValueError):
+        return "(no route)"
+
+
+def _domain_error(request: Request[Any, Any, Any], error: Exception) -> Response[object]:
     status = next((code for kind, code in _STATUS.items() if isinstance(error, kind)), 500)
     if status >= 500:
-        log.warning("request failed: %s", error)
+        log.warning("%s on %s: %s", type(error).__name__, _route(request), error)
     headers = {"Retry-After": "1"} if status == 503 else None
     return _json(status, str(error), headers)
 
 
-def _storage_error(request: Request[Any, Any, Any], error: Exception) -> Response[object]:
-    if _is_unstorable_text(error):
-        return _json(400, "text must not contain NUL (\\u0000) characters")
-    unavailable = as_storage_unavailable(error)
-    if unavailable is None:
-        log.exception("unexpected error on %s %s", request.method, request.url.path)
-        return _json(500, "internal error; it has been logged")
-    log.warning("database unavailable on %s: %s", request.url.path, type(error).__name__)
-    return _json(503, str(unavailable), {"Retry-After": "1"})
-
-
-def _is_unstorable_text(error: Exception) -> bool:
-    """Postgres refuses NUL in text (SQLSTATE 22021): the client's bad input, not our fault."""
-    return isinstance(error, DBAPIError) and getattr(error.orig, "sqlstate", None) == "22021"
+def _unexpected(request: Request[Any, Any, Any], error: Exception) -> Response[object]:
+    log.exception("unexpected error on %s %s", request.method, _route(request))
+    return _json(500, "internal error; it has been logged")
 
 
 def _http_error(_: Request[Any, Any, Any], error: Exception) -> Response[object]:
@@ -84,5 +86,5 @@ def _http_error(_: Request[Any, Any, Any], error: Exception) -> Response[object]
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     GymgateError: _domain_error,
     HTTPException: _http_error,
-    Exception: _storage_error,
+    Exception: _unexpected,
 }

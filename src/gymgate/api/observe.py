@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import structlog
 
+from gymgate.decisions import Decision
 from gymgate.metrics import record_verify
-from gymgate.services.checkin import Decision
 
 __all__ = ["observe_verify"]
 

@@ -6,6 +6,19 @@ from typing import Annotated, Any, Literal
 
 from msgspec import Meta, Struct
 
+from gymgate.decisions import DecisionBody
+from gymgate.vocabulary import (
+    Conflict,
+    DecisionMode,
+    DenyReason,
+    KeyStatus,
+    PassState,
+    PaymentStatus,
+    QrFormat,
+    Result,
+    WebhookOutcome,
+)
+
 __all__ = [
     "AuditItem",
     "AuditPageResponse",
@@ -36,7 +49,7 @@ class CreatePaymentRequest(Struct):
     name: Annotated[str, Meta(max_length=200, examples=["Ana"])] | None = None
     simulate: (
         Annotated[
-            Literal["completed", "failed", "pending"],
+            Literal["completed", "failed", "pending"],  # what the mock provider can answer
             Meta(description="outcome the mock provider gives (default completed)"),
         ]
         | None
@@ -46,7 +59,7 @@ class CreatePaymentRequest(Struct):
 class PaymentResponse(Struct, omit_defaults=True):
     payment_id: Id
     user_id: Id
-    status: Literal["pending", "completed", "failed", "refunded"]
+    status: PaymentStatus
     amount_cents: int
     currency: str
     created_at: Timestamp
@@ -56,7 +69,7 @@ class PaymentResponse(Struct, omit_defaults=True):
 class GenerateQrRequest(Struct):
     payment_id: Id
     format: Annotated[
-        Literal["json", "png", "svg"],
+        QrFormat,
         Meta(description="json (token + data URL), or a bare png / svg image"),
     ] = "json"
 
@@ -70,7 +83,7 @@ class GenerateQrResponse(Struct):
 
 class PassStatusResponse(Struct, omit_defaults=True):
     pass_id: Id
-    status: Literal["unused", "used", "revoked", "expired"]
+    status: PassState
     expires_at: Timestamp
     used_at: Timestamp | None = None
     used_gate: str | None = None
@@ -87,26 +100,8 @@ class VerifyRequest(Struct):
     ) = None
 
 
-class VerifyResponse(Struct, omit_defaults=True):
-    status: Literal["allow", "deny"]
-    reason: (
-        Literal[
-            "malformed",
-            "bad_signature",
-            "unknown_key",
-            "expired",
-            "not_yet_valid",
-            "already_used",
-            "revoked",
-            "invalid_claims",
-        ]
-        | None
-    ) = None
-    pass_id: str | None = None
-    user_id: str | None = None
-    expires_at: Timestamp | None = None
-    used_at: Timestamp | None = None
-    used_gate: str | None = None
+# The decision body is the domain's (gymgate verify prints the same JSON).
+VerifyResponse = DecisionBody
 
 
 class Jwk(Struct):
@@ -126,10 +121,18 @@ class AuditItem(Struct):
     id: int
     at: Timestamp
     gate: str
-    result: Literal["allow", "deny"]
-    reason: str | None
+    result: Result
+    reason: DenyReason | None
     pass_id: str | None
     user_id: str | None
+    mode: Annotated[
+        DecisionMode,
+        Meta(description="online: the server decided; offline: a gate did, uploaded later"),
+    ] = "online"
+    conflict: Annotated[
+        Conflict | None,
+        Meta(description="for an offline allow the server found to be a second use or revoked"),
+    ] = None
 
 
 class AuditPageResponse(Struct):
@@ -147,7 +150,7 @@ class AuditSummaryResponse(Struct):
 
 class KeyInfo(Struct):
     kid: str
-    status: Literal["active", "verify-only", "retired"]
+    status: KeyStatus
     created_at: Timestamp
 
 
@@ -176,7 +179,7 @@ class HealthResponse(Struct):
 class WebhookResponse(Struct):
     received: bool
     outcome: Annotated[
-        Literal["applied", "duplicate", "out_of_order", "ignored"],
+        WebhookOutcome,
         Meta(
             description="applied: the payment moved; duplicate: event already handled; "
             "out_of_order: the payment is already at or past that state; ignored: not a "

@@ -3,11 +3,9 @@
 from gymgate.payments.configured import configured_provider
 from gymgate.payments.mock import MockPaymentProvider
 from gymgate.payments.provider import (
-    PAYMENT_STATUSES,
     Charge,
     PaymentEvent,
     PaymentProvider,
-    PaymentStatus,
     ProviderError,
     WebhookRejected,
     WebhookSource,
@@ -15,12 +13,10 @@ from gymgate.payments.provider import (
 from gymgate.payments.stripe import StripeProvider
 
 __all__ = [
-    "PAYMENT_STATUSES",
     "Charge",
     "MockPaymentProvider",
     "PaymentEvent",
     "PaymentProvider",
-    "PaymentStatus",
     "ProviderError",
     "StripeProvider",
     "WebhookRejected",

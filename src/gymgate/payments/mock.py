@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from gymgate.errors import InvalidInput
 from gymgate.ids import new_id
-from gymgate.payments.provider import Charge, PaymentStatus
+from gymgate.payments.provider import Charge
+from gymgate.vocabulary import PaymentStatus
 
 __all__ = ["MockPaymentProvider"]
 

@@ -11,23 +11,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 from gymgate.errors import GymgateError
+from gymgate.vocabulary import PaymentStatus
 
 __all__ = [
-    "PAYMENT_STATUSES",
     "Charge",
     "PaymentEvent",
     "PaymentProvider",
-    "PaymentStatus",
     "ProviderError",
     "WebhookRejected",
     "WebhookSource",
 ]
-
-PaymentStatus = Literal["pending", "completed", "failed", "refunded"]
-PAYMENT_STATUSES: tuple[PaymentStatus, ...] = ("pending", "completed", "failed", "refunded")
 
 
 class ProviderError(GymgateError):

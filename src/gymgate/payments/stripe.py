@@ -30,10 +30,10 @@ from gymgate.ids import new_id
 from gymgate.payments.provider import (
     Charge,
     PaymentEvent,
-    PaymentStatus,
     ProviderError,
     WebhookRejected,
 )
+from gymgate.vocabulary import PaymentStatus
 
 __all__ = [
     "DEFAULT_API_BASE",

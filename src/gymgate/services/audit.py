@@ -6,17 +6,18 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from gymgate.models import AuditEvent
+from gymgate.storage import Storage
+from gymgate.vocabulary import DenyReason, Result
 
-__all__ = ["AuditFilter", "AuditPage", "AuditSummary", "list_audit", "summarise_audit"]
+__all__ = ["AuditFilter", "AuditLog", "AuditPage", "AuditSummary"]
 
 
 @dataclass(frozen=True, slots=True)
 class AuditFilter:
-    result: str | None = None
-    reason: str | None = None
+    result: Result | None = None
+    reason: DenyReason | None = None
     gate: str | None = None
     pass_id: str | None = None
     since: datetime | None = None
@@ -49,30 +50,37 @@ class AuditSummary:
     by_reason: dict[str, int]
 
 
-async def list_audit(
-    session: AsyncSession, where: AuditFilter, *, limit: int, before: int | None
-) -> AuditPage:
-    """Up to `limit` events, newest first, older than the `before` cursor if given."""
-    query = select(AuditEvent).where(*where.conditions())
-    if before is not None:
-        query = query.where(AuditEvent.id < before)
-    rows = list(await session.scalars(query.order_by(AuditEvent.id.desc()).limit(limit + 1)))
-    more = len(rows) > limit
-    items = rows[:limit]
-    return AuditPage(items, items[-1].id if more and items else None)
+class AuditLog:
+    """Reading the audit log; reads never hold the gate's writers off."""
 
+    def __init__(self, storage: Storage) -> None:
+        self._storage = storage
 
-async def summarise_audit(session: AsyncSession, where: AuditFilter) -> AuditSummary:
-    """Counts by result and by deny reason, e.g. for today's totals on the operator page."""
-    query = (
-        select(AuditEvent.result, AuditEvent.reason, func.count())
-        .where(*where.conditions())
-        .group_by(AuditEvent.result, AuditEvent.reason)
-    )
-    by_result: dict[str, int] = {}
-    by_reason: dict[str, int] = {}
-    for result, reason, count in await session.execute(query):
-        by_result[result] = by_result.get(result, 0) + count
-        if reason is not None:
-            by_reason[reason] = by_reason.get(reason, 0) + count
-    return AuditSummary(sum(by_result.values()), by_result, by_reason)
+    async def page(self, where: AuditFilter, *, limit: int, before: int | None) -> AuditPage:
+        """Up to `limit` events, newest first, older than the `before` cursor if given."""
+        query = select(AuditEvent).where(*where.conditions())
+        if before is not None:
+            query = query.where(AuditEvent.id < before)
+        async with self._storage.reading() as session:
+            rows = list(
+                await session.scalars(query.order_by(AuditEvent.id.desc()).limit(limit + 1))
+            )
+        more = len(rows) > limit
+        items = rows[:limit]
+        return AuditPage(items, items[-1].id if more and items else None)
+
+    async def summary(self, where: AuditFilter) -> AuditSummary:
+        """Counts by result and by deny reason, e.g. for today's totals on the operator page."""
+        query = (
+            select(AuditEvent.result, AuditEvent.reason, func.count())
+            .where(*where.conditions())
+            .group_by(AuditEvent.result, AuditEvent.reason)
+        )
+        by_result: dict[str, int] = {}
+        by_reason: dict[str, int] = {}
+        async with self._storage.reading() as session:
+            for result, reason, count in await session.execute(query):
+                by_result[result] = by_result.get(result, 0) + count
+                if reason is not None:
+                    by_reason[reason] = by_reason.get(reason, 0) + count
+        return AuditSummary(sum(by_result.values()), by_result, by_reason)

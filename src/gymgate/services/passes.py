@@ -5,34 +5,30 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Literal
 
 from sqlalchemy import Connection, bindparam, select
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from gymgate.clock import Clock, to_datetime
-from gymgate.db import Database
 from gymgate.errors import NotFound, PaymentConflict, PaymentNotCompleted
 from gymgate.ids import new_id
-from gymgate.keystore import KeySet
+from gymgate.keystore import ReloadingKeySet
 from gymgate.models import Pass, Payment, UsedPass
+from gymgate.storage import Storage
 from gymgate.tokens import issue_token
+from gymgate.vocabulary import PassState
 
-__all__ = ["IssuedPass", "PassState", "PassStatus", "issue_pass", "pass_status"]
+__all__ = ["IssuedPass", "PassStatus", "Passes"]
 
-PassState = Literal["unused", "used", "revoked", "expired"]
-
-# Built once (see services.checkin): issuing runs these in one Database.write transaction.
+# Built once: issuing runs these in one Storage.write transaction. The payment row is locked
+# (FOR UPDATE; SQLite's write lock does the same) so a refund cannot slip between reading
+# "completed" and creating the pass.
 _PASSES = Pass.metadata.tables[Pass.__tablename__]
 _PAYMENTS = Payment.metadata.tables[Payment.__tablename__]
-_PAYMENT = select(_PAYMENTS.c.status, _PAYMENTS.c.user_id).where(
-    _PAYMENTS.c.id == bindparam("payment_id")
+_PAYMENT = (
+    select(_PAYMENTS.c.status, _PAYMENTS.c.user_id, _PAYMENTS.c.refund_started_at)
+    .where(_PAYMENTS.c.id == bindparam("payment_id"))
+    .with_for_update()
 )
-_NEW_PASS = {
-    name: insert_for(_PASSES).on_conflict_do_nothing(index_elements=["payment_id"])
-    for name, insert_for in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
-}
 _PASS = select(_PASSES.c.id, _PASSES.c.user_id, _PASSES.c.expires_at).where(
     _PASSES.c.payment_id == bindparam("payment_id")
 )
@@ -54,83 +50,93 @@ class PassStatus:
     used_gate: str | None
 
 
-async def issue_pass(
-    database: Database,
-    keyset: KeySet,
-    clock: Clock,
-    *,
-    payment_id: str,
-    issuer: str,
-    ttl_seconds: int,
-) -> IssuedPass:
-    """A freshly signed token for the payment's pass, creating the pass the first time.
+class Passes:
+    """Signing passes for paid payments, and telling holders where their pass stands."""
 
-    Calling it again re-signs the same pass (same jti, same expiry): a new picture of one
-    entry, never a second entry.
-    """
-    now = clock.now()
-    pass_id, user_id, expires_at = await database.write(
-        partial(_pass_of_payment, payment_id, int(now), ttl_seconds)
-    )
-    if expires_at.timestamp() <= now:
-        raise PaymentConflict(f"the pass of payment {payment_id} expired; buy a new one")
-    token = issue_token(
-        keyset,
-        issuer=issuer,
-        pass_id=pass_id,
-        user_id=user_id,
-        issued_at=int(now),
-        expires_at=int(expires_at.timestamp()),
-    )
-    return IssuedPass(token, pass_id, expires_at)
+    def __init__(
+        self,
+        storage: Storage,
+        keys: ReloadingKeySet,
+        clock: Clock,
+        *,
+        issuer: str,
+        ttl_seconds: int,
+    ) -> None:
+        self._storage = storage
+        self._keys = keys
+        self._clock = clock
+        self._issuer = issuer
+        self._ttl = ttl_seconds
+        self._new_pass = storage.insert(Pass).on_conflict_do_nothing(index_elements=["payment_id"])
 
+    async def issue(self, payment_id: str) -> IssuedPass:
+        """A freshly signed token for the payment's pass, creating the pass the first time.
 
-def _pass_of_payment(
-    payment_id: str, now: int, ttl_seconds: int, db: Connection
-) -> tuple[str, str, datetime]:
-    """One transaction: check the payment, create its pass unless it has one, read it back."""
-    payment = db.execute(_PAYMENT, {"payment_id": payment_id}).one_or_none()
-    if payment is None:
-        raise NotFound(f"no payment {payment_id!r}")
-    if payment.status == "refunded":
-        raise PaymentConflict(f"payment {payment_id} was refunded; its pass is revoked")
-    if payment.status != "completed":
-        raise PaymentNotCompleted(f"payment {payment_id} is {payment.status}, not completed")
-    first_issue = to_datetime(now)  # whole seconds, like the exp claim
-    db.execute(
-        _NEW_PASS[db.dialect.name],
-        {
-            "id": new_id(),
-            "payment_id": payment_id,
-            "user_id": payment.user_id,
-            "issued_at": first_issue,
-            "expires_at": first_issue + timedelta(seconds=ttl_seconds),
-        },
-    )
-    the_pass = db.execute(_PASS, {"payment_id": payment_id}).one()  # ours or a concurrent one
-    return the_pass.id, the_pass.user_id, the_pass.expires_at
+        Calling it again re-signs the same pass (same jti, same expiry): a new picture of one
+        entry, never a second entry.
+        """
+        now = self._clock.now()
+        pass_id, user_id, expires_at = await self._storage.write(
+            partial(self._pass_of_payment, payment_id, int(now))
+        )
+        if expires_at.timestamp() <= now:
+            raise PaymentConflict(f"the pass of payment {payment_id} expired; buy a new one")
+        token = issue_token(
+            self._keys.current(),
+            issuer=self._issuer,
+            pass_id=pass_id,
+            user_id=user_id,
+            issued_at=int(now),
+            expires_at=int(expires_at.timestamp()),
+        )
+        return IssuedPass(token, pass_id, expires_at)
 
+    def _pass_of_payment(
+        self, payment_id: str, now: int, db: Connection
+    ) -> tuple[str, str, datetime]:
+        """One transaction: check the payment, create its pass unless it has one, read it."""
+        payment = db.execute(_PAYMENT, {"payment_id": payment_id}).one_or_none()
+        if payment is None:
+            raise NotFound(f"no payment {payment_id!r}")
+        if payment.status == "refunded" or payment.refund_started_at is not None:
+            raise PaymentConflict(f"payment {payment_id} is refunded; its pass is revoked")
+        if payment.status != "completed":
+            raise PaymentNotCompleted(f"payment {payment_id} is {payment.status}, not completed")
+        first_issue = to_datetime(now)  # whole seconds, like the exp claim
+        db.execute(
+            self._new_pass,
+            {
+                "id": new_id(),
+                "payment_id": payment_id,
+                "user_id": payment.user_id,
+                "issued_at": first_issue,
+                "expires_at": first_issue + timedelta(seconds=self._ttl),
+            },
+        )
+        the_pass = db.execute(_PASS, {"payment_id": payment_id}).one()  # ours or a concurrent
+        return the_pass.id, the_pass.user_id, the_pass.expires_at
 
-async def pass_status(session: AsyncSession, clock: Clock, pass_id: str) -> PassStatus:
-    """Where the pass stands; reveals nothing but that pass's own state."""
-    the_pass = await session.get(Pass, pass_id)
-    if the_pass is None:
-        raise NotFound(f"no pass {pass_id!r}")
-    used = await session.get(UsedPass, pass_id)
-    admitted = used if used is not None and used.state == "used" else None
-    status: PassState
-    if the_pass.revoked_at is not None:
-        status = "revoked"
-    elif admitted is not None:
-        status = "used"
-    elif the_pass.expires_at.timestamp() <= clock.now():
-        status = "expired"
-    else:
-        status = "unused"
-    return PassStatus(
-        the_pass.id,
-        status,
-        the_pass.expires_at,
-        admitted.at if admitted else None,
-        admitted.gate if admitted else None,
-    )
+    async def status(self, pass_id: str) -> PassStatus:
+        """Where the pass stands; reveals nothing but that pass's own state."""
+        async with self._storage.reading() as session:
+            the_pass = await session.get(Pass, pass_id)
+            if the_pass is None:
+                raise NotFound(f"no pass {pass_id!r}")
+            used = await session.get(UsedPass, pass_id)
+        admitted = used if used is not None and used.state == "used" else None
+        status: PassState
+        if the_pass.revoked_at is not None:
+            status = "revoked"
+        elif admitted is not None:
+            status = "used"
+        elif the_pass.expires_at.timestamp() <= self._clock.now():
+            status = "expired"
+        else:
+            status = "unused"
+        return PassStatus(
+            the_pass.id,
+            status,
+            the_pass.expires_at,
+            admitted.at if admitted else None,
+            admitted.gate if admitted else None,
+        )

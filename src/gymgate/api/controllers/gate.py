@@ -12,31 +12,11 @@ from litestar.params import JSONBody
 
 from gymgate.api.observe import observe_verify
 from gymgate.api.responses import errors
-from gymgate.api.runtime import Runtime
 from gymgate.api.schemas import VerifyRequest, VerifyResponse
-from gymgate.clock import to_iso
-from gymgate.services.checkin import Decision, check_in
+from gymgate.decisions import decision_body
+from gymgate.runtime import Runtime
 
-__all__ = ["GateController", "decision_body"]
-
-
-def decision_body(decision: Decision) -> VerifyResponse:
-    """The contract's /verify answer (also printed by `gymgate verify`)."""
-    claims = decision.claims
-    if decision.allowed and claims is not None:
-        return VerifyResponse(
-            status="allow",
-            pass_id=claims.pass_id,
-            user_id=claims.user_id,
-            expires_at=to_iso(claims.expires_at),
-        )
-    return VerifyResponse(
-        status="deny",
-        reason=decision.reason,
-        pass_id=claims.pass_id if claims and decision.used_at else None,
-        used_at=to_iso(decision.used_at) if decision.used_at else None,
-        used_gate=decision.used_gate,
-    )
+__all__ = ["GateController"]
 
 
 class GateController(Controller):
@@ -62,16 +42,10 @@ class GateController(Controller):
         """
         token = data.token if isinstance(data.token, str) else None
         started = time.perf_counter()
-        decision = await check_in(
-            runtime.database,
-            runtime.verifier,
-            runtime.keys,  # not a snapshot: an unknown kid re-reads keys/ (see keystore)
-            runtime.clock,
-            token=token or "",
-            gate=gate_name,
-        )
+        decision = await runtime.check_in(token or "", gate_name)
         observe_verify(gate_name, decision, time.perf_counter() - started)
         if token is None:
             raise ValidationException("token is required and must be a string (the pass token)")
-        sweep = BackgroundTask(runtime.sweep_used_passes) if runtime.claim_sweep() else None
+        sweeper = runtime.sweeper
+        sweep = BackgroundTask(sweeper.sweep) if sweeper.claim() else None
         return Response(decision_body(decision), background=sweep)

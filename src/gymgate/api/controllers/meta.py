@@ -6,9 +6,9 @@ from litestar import Controller, Response, get
 from litestar.di import NamedDependency
 
 from gymgate.api.responses import errors
-from gymgate.api.runtime import Runtime
 from gymgate.api.schemas import HealthResponse, Jwk, Jwks, ReadyResponse
-from gymgate.errors import KeyStoreError
+from gymgate.errors import KeyStoreError, StorageUnavailable
+from gymgate.runtime import Runtime
 
 __all__ = ["MetaController"]
 
@@ -31,7 +31,13 @@ class MetaController(Controller):
         active_kid = runtime.keys.current().active_kid
         if active_kid is None or runtime.keys.current().signing_key is None:
             raise KeyStoreError("not ready: no active signing key (run `gymgate keys rotate`)")
-        await runtime.database.ping()
+        await runtime.storage.ping()
+        skew = await runtime.clock_skew()
+        if skew is not None:
+            raise StorageUnavailable(
+                f"not ready: this server's clock is {skew:+.1f} s off the database's, more "
+                f"than the {runtime.settings.leeway_seconds} s leeway; fix its time (NTP)"
+            )
         body = ReadyResponse(status="ready", database="ok", active_kid=active_kid)
         return Response(body, headers={"Cache-Control": "no-store"})
 

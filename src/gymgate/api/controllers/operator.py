@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 from litestar import Controller, get
 from litestar.di import NamedDependency
 from litestar.params import FromQuery, Parameter
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from gymgate.api.auth import require_admin
 from gymgate.api.responses import errors
-from gymgate.api.runtime import Runtime
 from gymgate.api.schemas import (
     AuditItem,
     AuditPageResponse,
@@ -21,28 +19,19 @@ from gymgate.api.schemas import (
     KeyListResponse,
 )
 from gymgate.clock import to_iso
-from gymgate.services.audit import AuditFilter, list_audit, summarise_audit
+from gymgate.runtime import Runtime
+from gymgate.services.audit import AuditFilter
+from gymgate.vocabulary import DenyReason, Result
 
 __all__ = ["OperatorController"]
 
-Result = Literal["allow", "deny"]
 # Audit ids are BIGINT: a larger cursor must be a 400, not an overflow in the database.
 MAX_AUDIT_ID = 2**63 - 1
-Reason = Literal[
-    "malformed",
-    "bad_signature",
-    "unknown_key",
-    "expired",
-    "not_yet_valid",
-    "already_used",
-    "revoked",
-    "invalid_claims",
-]
 
 
 def _filter(
     result: Result | None,
-    reason: Reason | None,
+    reason: DenyReason | None,
     gate: str | None,
     pass_id: str | None,
     since: datetime | None,
@@ -60,10 +49,10 @@ class OperatorController(Controller):
     @get("/audit", summary="Audit log, newest first", responses=errors(400, 401, 403, 503))
     async def audit(
         self,
-        session: NamedDependency[AsyncSession],
+        runtime: NamedDependency[Runtime],
         limit: Annotated[int, Parameter(ge=1, le=500)] = 50,
         result: FromQuery[Result | None] = None,
-        reason: FromQuery[Reason | None] = None,
+        reason: FromQuery[DenyReason | None] = None,
         gate: FromQuery[str | None] = None,
         pass_id: FromQuery[str | None] = None,
         since: FromQuery[datetime | None] = None,
@@ -72,18 +61,20 @@ class OperatorController(Controller):
         ] = None,
     ) -> AuditPageResponse:
         """Every verify attempt: time, gate, result, reason, pass and user ids."""
-        page = await list_audit(
-            session, _filter(result, reason, gate, pass_id, since), limit=limit, before=before
+        page = await runtime.audit.page(
+            _filter(result, reason, gate, pass_id, since), limit=limit, before=before
         )
         items = [
             AuditItem(
                 id=e.id,
                 at=to_iso(e.at),
                 gate=e.gate,
-                result=e.result,  # type: ignore[arg-type]  # allow or deny, by construction
+                result=e.result,
                 reason=e.reason,
                 pass_id=e.pass_id,
                 user_id=e.user_id,
+                mode=e.mode,
+                conflict=e.conflict,
             )
             for e in page.items
         ]
@@ -96,13 +87,13 @@ class OperatorController(Controller):
     )
     async def summary(
         self,
-        session: NamedDependency[AsyncSession],
+        runtime: NamedDependency[Runtime],
         result: FromQuery[Result | None] = None,
-        reason: FromQuery[Reason | None] = None,
+        reason: FromQuery[DenyReason | None] = None,
         gate: FromQuery[str | None] = None,
         since: FromQuery[datetime | None] = None,
     ) -> AuditSummaryResponse:
-        totals = await summarise_audit(session, _filter(result, reason, gate, None, since))
+        totals = await runtime.audit.summary(_filter(result, reason, gate, None, since))
         return AuditSummaryResponse(totals.total, totals.by_result, totals.by_reason)
 
     @get("/keys", summary="Signing keys and their status", responses=errors(401, 403))

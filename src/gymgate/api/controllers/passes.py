@@ -6,15 +6,13 @@ from litestar import Controller, MediaType, Response, get, post
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from gymgate.api.responses import JsonOrImageOperation, errors
-from gymgate.api.runtime import Runtime
 from gymgate.api.schemas import GenerateQrRequest, GenerateQrResponse, PassStatusResponse
 from gymgate.clock import to_iso
 from gymgate.metrics import TOKENS_ISSUED
 from gymgate.qr import qr_data_url, qr_png, qr_svg
-from gymgate.services.passes import issue_pass, pass_status
+from gymgate.runtime import Runtime
 
 __all__ = ["PassController"]
 
@@ -41,14 +39,7 @@ class PassController(Controller):
         runtime: NamedDependency[Runtime],
     ) -> Response[GenerateQrResponse | bytes]:
         """Re-generating re-signs the same pass: same pass_id, same expiry, one entry."""
-        issued = await issue_pass(
-            runtime.database,
-            runtime.keys.current(),
-            runtime.clock,
-            payment_id=data.payment_id,
-            issuer=runtime.settings.issuer,
-            ttl_seconds=runtime.settings.pass_ttl_seconds,
-        )
+        issued = await runtime.passes.issue(data.payment_id)
         TOKENS_ISSUED.inc()
         headers = {"Cache-Control": "no-store"}
         if data.format == "png":
@@ -69,12 +60,9 @@ class PassController(Controller):
         responses=errors(404, 503),
     )
     async def status(
-        self,
-        pass_id: FromPath[str],
-        session: NamedDependency[AsyncSession],
-        runtime: NamedDependency[Runtime],
+        self, pass_id: FromPath[str], runtime: NamedDependency[Runtime]
     ) -> PassStatusResponse:
-        found = await pass_status(session, runtime.clock, pass_id)
+        found = await runtime.passes.status(pass_id)
         return PassStatusResponse(
             pass_id=found.pass_id,
             status=found.status,

@@ -1,22 +1,17 @@
-"""Payments: create (mock provider by default), look up, refund."""
+"""Payments: create (mock provider by default), look up, refund (an operator's act)."""
 
 from __future__ import annotations
 
 from litestar import Controller, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from gymgate.api.auth import require_admin
 from gymgate.api.responses import errors
-from gymgate.api.runtime import Runtime
 from gymgate.api.schemas import CreatePaymentRequest, PaymentResponse
 from gymgate.clock import to_iso
-from gymgate.services.payments import (
-    PaymentView,
-    create_payment,
-    get_payment,
-    refund_payment,
-)
+from gymgate.runtime import Runtime
+from gymgate.services.payments import PaymentView
 
 __all__ = ["PaymentController"]
 
@@ -25,7 +20,7 @@ def _response(view: PaymentView) -> PaymentResponse:
     return PaymentResponse(
         payment_id=view.payment_id,
         user_id=view.user_id,
-        status=view.status,  # type: ignore[arg-type]  # one of the four, by construction
+        status=view.status,
         amount_cents=view.amount_cents,
         currency=view.currency,
         created_at=to_iso(view.created_at),
@@ -43,42 +38,31 @@ class PaymentController(Controller):
         responses=errors(400, 413, 415, 429, 502, 503),
     )
     async def create(
-        self,
-        data: JSONBody[CreatePaymentRequest],
-        session: NamedDependency[AsyncSession],
-        runtime: NamedDependency[Runtime],
+        self, data: JSONBody[CreatePaymentRequest], runtime: NamedDependency[Runtime]
     ) -> PaymentResponse:
         """Charge for one pass; `simulate` picks the mock provider's outcome."""
-        view = await create_payment(
-            session,
-            runtime.provider,
-            runtime.clock,
-            email=data.email,
-            name=data.name,
-            simulate=data.simulate,
-            amount_cents=runtime.settings.price_cents,
-            currency=runtime.settings.currency,
+        view = await runtime.payments.create(
+            email=data.email, name=data.name, simulate=data.simulate
         )
         return _response(view)
 
     @get("/payments/{payment_id:str}", summary="Look up a payment", responses=errors(404, 503))
     async def read(
-        self, payment_id: FromPath[str], session: NamedDependency[AsyncSession]
+        self, payment_id: FromPath[str], runtime: NamedDependency[Runtime]
     ) -> PaymentResponse:
-        return _response(PaymentView.of(await get_payment(session, payment_id)))
+        return _response(await runtime.payments.get(payment_id))
 
     @post(
         "/payments/{payment_id:str}/refund",
         status_code=200,
-        summary="Refund and revoke",
-        responses=errors(404, 409, 502, 503),
+        summary="Refund and revoke (operator)",
+        guards=[require_admin],
+        security=[{"bearer": []}],
+        responses=errors(401, 403, 404, 409, 502, 503),
     )
     async def refund(
-        self,
-        payment_id: FromPath[str],
-        session: NamedDependency[AsyncSession],
-        runtime: NamedDependency[Runtime],
+        self, payment_id: FromPath[str], runtime: NamedDependency[Runtime]
     ) -> PaymentResponse:
-        """Refund a completed payment; its pass is revoked at once."""
-        view = await refund_payment(session, runtime.provider, runtime.clock, payment_id)
-        return _response(view)
+        """Refund a completed payment whose pass has not admitted anyone; the pass is revoked
+        at once. Needs the admin token; 409 once the pass was used."""
+        return _response(await runtime.payments.refund(payment_id))

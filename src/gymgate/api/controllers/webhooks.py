@@ -6,12 +6,10 @@ from typing import Any
 
 from litestar import Controller, Request, post
 from litestar.di import NamedDependency
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from gymgate.api.responses import errors
-from gymgate.api.runtime import Runtime
 from gymgate.api.schemas import WebhookResponse
-from gymgate.services.payment_events import receive_payment_event
+from gymgate.runtime import Runtime
 
 __all__ = ["WebhookController"]
 
@@ -33,7 +31,6 @@ class WebhookController(Controller):
     async def payment_event(
         self,
         request: Request[Any, Any, Any],
-        session: NamedDependency[AsyncSession],
         runtime: NamedDependency[Runtime],
     ) -> WebhookResponse:
         """Verify the provider's signature, then move the payment (idempotent by event id).
@@ -41,7 +38,5 @@ class WebhookController(Controller):
         400 for an unsigned, forged, stale or garbled request; 404 when no payment matches
         (the provider retries later).
         """
-        outcome = await receive_payment_event(
-            session, runtime.provider, runtime.clock, await request.body(), request.headers
-        )
+        outcome = await runtime.payment_events.receive(await request.body(), request.headers)
         return WebhookResponse(received=True, outcome=outcome)

@@ -20,16 +20,12 @@ import asyncpg
 import httpx
 from sqlalchemy import make_url, select
 
-from gymgate.clock import SystemClock
-from gymgate.db import Database, is_sqlite
-from gymgate.keystore import KeyStore
 from gymgate.models import AuditEvent
 from gymgate.payments import MockPaymentProvider
-from gymgate.services.gates import add_gate
-from gymgate.services.passes import issue_pass
-from gymgate.services.payments import create_payment
+from gymgate.runtime import Runtime
 from gymgate.settings import Settings
-from tests.live_server import LiveServer
+from gymgate.storage import backend_of
+from testkit.live_server import LiveServer
 
 __all__ = [
     "AuditRow",
@@ -146,55 +142,27 @@ class Cluster:
         return "\n".join(server.log() for server in self.servers)
 
 
-def _settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url)
+def _settings(database_url: str, keys_dir: Path = Path("keys")) -> Settings:
+    return Settings(database_url=database_url, keys_dir=keys_dir, dev_mode=True)
 
 
-async def add_gates(database_url: str, count: int) -> dict[str, str]:
+async def add_gates(database_url: str, count: int, keys_dir: Path = Path("keys")) -> dict[str, str]:
     """Gate name → secret for `count` new gates (made before the servers cache them)."""
-    database = Database(_settings(database_url))
-    try:
-        secrets: dict[str, str] = {}
-        for number in range(count):
-            name = f"gate-{number}"
-            async with database.session() as session:
-                secrets[name] = await add_gate(session, SystemClock(), name)
-        return secrets
-    finally:
-        await database.close()
+    async with Runtime.open(_settings(database_url, keys_dir)) as runtime:
+        return {f"gate-{n}": await runtime.gates.add(f"gate-{n}") for n in range(count)}
 
 
 async def issue_passes(database_url: str, keys_dir: Path, count: int) -> list[str]:
-    """Pay and sign `count` passes through the services (no HTTP, no QR drawing: the
+    """Pay and sign `count` passes through the use cases (no HTTP, no QR drawing: the
     scenario is about the gate); the tokens, in order."""
-    settings = Settings(database_url=database_url, keys_dir=keys_dir)
-    keyset = KeyStore(keys_dir).load()
-    database = Database(settings)
+    settings = _settings(database_url, keys_dir)
     tokens: list[str] = []
-    try:
+    async with Runtime.open(settings, provider=MockPaymentProvider()) as runtime:
         for number in range(count):
-            async with database.session() as session:
-                payment = await create_payment(
-                    session,
-                    MockPaymentProvider(),
-                    SystemClock(),
-                    email=f"member{number}@example.com",
-                    name=None,
-                    simulate=None,
-                    amount_cents=settings.price_cents,
-                    currency=settings.currency,
-                )
-                issued = await issue_pass(
-                    database,
-                    keyset,
-                    SystemClock(),
-                    payment_id=payment.payment_id,
-                    issuer=settings.issuer,
-                    ttl_seconds=settings.pass_ttl_seconds,
-                )
-            tokens.append(issued.token)
-    finally:
-        await database.close()
+            payment = await runtime.payments.create(
+                email=f"member{number}@example.com", name=None, simulate=None
+            )
+            tokens.append((await runtime.passes.issue(payment.payment_id)).token)
     return tokens
 
 
@@ -237,19 +205,18 @@ async def scan_every_pass(
 
 
 async def read_audit(database_url: str) -> list[AuditRow]:
-    database = Database(_settings(database_url))
-    try:
-        async with database.session() as session:
-            events = (await session.scalars(select(AuditEvent).order_by(AuditEvent.id))).all()
-    finally:
-        await database.close()
+    async with (
+        Runtime.open(_settings(database_url)) as runtime,
+        runtime.storage.reading() as session,
+    ):
+        events = (await session.scalars(select(AuditEvent).order_by(AuditEvent.id))).all()
     return [AuditRow(e.gate, e.result, e.reason, e.pass_id) for e in events]
 
 
 async def integrity_check(database_url: str) -> str:
     """The database's own verdict ('ok' when sound): SQLite's `PRAGMA integrity_check`, or
     Postgres's amcheck over every index of our tables (heap included)."""
-    if is_sqlite(database_url):
+    if backend_of(database_url) == "sqlite":
         path = make_url(database_url).database
         assert path is not None
         # Read-only: a missing file is an error, not a fresh empty database that checks ok.

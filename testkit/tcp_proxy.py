@@ -10,7 +10,7 @@ from collections.abc import Coroutine
 from types import TracebackType
 from typing import Any, TypeVar
 
-from tests.live_server import free_port
+from testkit.live_server import free_port
 
 __all__ = ["TcpProxy"]
 

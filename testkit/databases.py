@@ -17,8 +17,8 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from gymgate.db import upgrade_database
 from gymgate.models import Base
+from gymgate.storage import upgrade_database
 
 __all__ = [
     "POSTGRES_ADMIN_DSN",

@@ -24,12 +24,12 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Connection, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy import Connection, create_engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import StaticPool
 
 from gymgate.settings import Settings
+from gymgate.storage.sqlite_setup import configure_sqlite, sqlite_path
 
 __all__ = ["SqliteWriter"]
 
@@ -43,8 +43,7 @@ class SqliteWriter:
     """Runs `work(connection)` in one BEGIN IMMEDIATE … COMMIT on a dedicated connection."""
 
     def __init__(self, settings: Settings) -> None:
-        url = make_url(settings.database_url).set(drivername="sqlite")
-        self._path = url.database or ""
+        self._path = sqlite_path(settings.database_url)
         self._busy_timeout = settings.sqlite_busy_timeout_ms / 1000
         inline = settings.sqlite_synchronous in _INLINE_LEVELS
         self._executor = (
@@ -52,34 +51,18 @@ class SqliteWriter:
         )
         busy_ms = 0 if inline else settings.sqlite_busy_timeout_ms
         self.engine = create_engine(
-            url,
+            f"sqlite:///{self._path}",
             poolclass=StaticPool,
             connect_args={"check_same_thread": False, "timeout": busy_ms / 1000},
         )
-        pragmas = (
-            "PRAGMA journal_mode=WAL",
-            f"PRAGMA synchronous={settings.sqlite_synchronous}",
-            f"PRAGMA busy_timeout={busy_ms}",
-            "PRAGMA foreign_keys=ON",
-            "PRAGMA wal_autocheckpoint=0",  # checkpoints run on a thread, see _after_commit
-        )
-
-        @event.listens_for(self.engine, "connect")
-        def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-            dbapi_connection.isolation_level = None  # we issue BEGIN ourselves, below
-            for pragma in pragmas:
-                dbapi_connection.execute(pragma)
-
-        @event.listens_for(self.engine, "begin")
-        def _on_begin(connection: Connection) -> None:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
-
+        # checkpoints run on a thread, see _after_commit
+        configure_sqlite(self.engine, settings, busy_ms, extra=("PRAGMA wal_autocheckpoint=0",))
         self._connection: Connection | None = None
         self._commits = 0
         self._checkpoint: asyncio.Future[None] | None = None
 
     async def run(self, work: Callable[[Connection], T]) -> T:
-        """work's result, committed; OperationalError if the lock stays taken too long."""
+        """work's result, committed; the busy error if the lock stays taken too long."""
         return await self._retrying(self._transaction, work)
 
     async def run_on_driver(self, work: Callable[[sqlite3.Connection], T]) -> T:
@@ -96,7 +79,7 @@ class SqliteWriter:
                 else:
                     loop = asyncio.get_running_loop()
                     result = await loop.run_in_executor(self._executor, transaction, work)
-            except OperationalError as error:
+            except (OperationalError, sqlite3.OperationalError) as error:
                 if not _is_busy(error) or time.monotonic() >= deadline:
                     raise
                 await asyncio.sleep(delay)  # someone else writes: let them finish
@@ -119,18 +102,14 @@ class SqliteWriter:
 
     def _driver_transaction(self, work: Callable[[sqlite3.Connection], T]) -> T:
         driver = cast(sqlite3.Connection, self._open().connection.driver_connection)
+        driver.execute("BEGIN IMMEDIATE")
         try:
-            driver.execute("BEGIN IMMEDIATE")
-            try:
-                result = work(driver)
-                driver.execute("COMMIT")
-            except BaseException:
-                if driver.in_transaction:
-                    driver.execute("ROLLBACK")
-                raise
-        except sqlite3.OperationalError as error:
-            # The same error the rest of the stack raises: retried when busy, else a 503.
-            raise OperationalError(None, None, error) from None
+            result = work(driver)
+            driver.execute("COMMIT")
+        except BaseException:
+            if driver.in_transaction:
+                driver.execute("ROLLBACK")
+            raise
         return result
 
     def _after_commit(self) -> None:
@@ -166,6 +145,6 @@ class SqliteWriter:
         self.engine.dispose()
 
 
-def _is_busy(error: OperationalError) -> bool:
-    code = getattr(error.orig, "sqlite_errorcode", None)
+def _is_busy(error: Exception) -> bool:
+    code = getattr(getattr(error, "orig", error), "sqlite_errorcode", None)
     return code is not None and (code & 0xFF) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)

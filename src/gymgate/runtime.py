@@ -1,0 +1,143 @@
+"""The one composition root: every long-lived collaborator, built once and wired together.
+
+The app lifespan, the CLI and the benchmarks all open a Runtime the same way:
+
+    async with Runtime.open(settings) as runtime:
+        decision = await runtime.check_in(token, gate)
+
+and then call its use cases, which hold their own collaborators (Warehouse's services
+style): nothing above this module unpacks storage, keys or clocks by hand.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from gymgate.clock import Clock, SystemClock
+from gymgate.errors import StorageUnavailable
+from gymgate.keystore import KeyStore, ReloadingKeySet
+from gymgate.payments import PaymentProvider, configured_provider
+from gymgate.services.audit import AuditLog
+from gymgate.services.checkin import CheckIn
+from gymgate.services.gates import Gates
+from gymgate.services.passes import Passes
+from gymgate.services.payment_events import PaymentEvents
+from gymgate.services.payments import Payments
+from gymgate.services.sweep import UsedPassSweeper
+from gymgate.settings import Settings
+from gymgate.storage import Storage, open_storage
+from gymgate.tokens import TokenVerifier
+
+__all__ = ["Runtime", "pass_verifier"]
+
+log = logging.getLogger("gymgate")
+
+
+def pass_verifier(settings: Settings) -> TokenVerifier:
+    """The token rules every verifier of this installation applies."""
+    return TokenVerifier.for_passes(
+        issuer=settings.issuer,
+        leeway_seconds=settings.leeway_seconds,
+        pass_ttl_seconds=settings.pass_ttl_seconds,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Runtime:
+    """What one process runs on: settings, storage, keys, provider, and the use cases."""
+
+    settings: Settings
+    clock: Clock
+    storage: Storage
+    keys: ReloadingKeySet
+    provider: PaymentProvider
+    check_in: CheckIn
+    passes: Passes
+    payments: Payments
+    payment_events: PaymentEvents
+    audit: AuditLog
+    gates: Gates
+    sweeper: UsedPassSweeper
+
+    @classmethod
+    @asynccontextmanager
+    async def open(
+        cls,
+        settings: Settings,
+        *,
+        clock: Clock | None = None,
+        provider: PaymentProvider | None = None,
+        create_database: bool = False,
+    ) -> AsyncIterator[Runtime]:
+        """Open storage and keys, build the use cases; close everything on the way out.
+
+        Only `gymgate serve` and `gymgate db upgrade` pass `create_database`: every other
+        command must find an existing database, not make an empty one.
+        """
+        storage = open_storage(settings, create=create_database)
+        try:
+            yield cls.build(settings, storage, clock or SystemClock(), provider)
+        finally:
+            await storage.close()
+
+    @classmethod
+    def build(
+        cls,
+        settings: Settings,
+        storage: Storage,
+        clock: Clock,
+        provider: PaymentProvider | None = None,
+    ) -> Runtime:
+        keys = ReloadingKeySet(KeyStore(settings.keys_dir), settings.key_reload_seconds)
+        provider = provider or configured_provider(settings)
+        return cls(
+            settings=settings,
+            clock=clock,
+            storage=storage,
+            keys=keys,
+            provider=provider,
+            check_in=CheckIn(storage, pass_verifier(settings), keys, clock),
+            passes=Passes(
+                storage,
+                keys,
+                clock,
+                issuer=settings.issuer,
+                ttl_seconds=settings.pass_ttl_seconds,
+            ),
+            payments=Payments(
+                storage,
+                provider,
+                clock,
+                amount_cents=settings.price_cents,
+                currency=settings.currency,
+            ),
+            payment_events=PaymentEvents(storage, provider, clock),
+            audit=AuditLog(storage),
+            gates=Gates(storage, clock),
+            sweeper=UsedPassSweeper(storage, clock, settings.cleanup_interval_seconds),
+        )
+
+    async def clock_skew(self) -> float | None:
+        """How far this process's clock is from the database's, in seconds, if it exceeds
+        the leeway (None when within it): passes would be judged by the wrong time."""
+        offset = await self.storage.clock_offset()
+        return offset if abs(offset) > self.settings.leeway_seconds else None
+
+    async def warn_about_clock(self) -> None:
+        """Say when this server's clock is off (`gymgate serve` calls it before serving);
+        serve anyway, so that /ready says it too, until the clock is fixed."""
+        try:
+            skew = await self.clock_skew()
+        except StorageUnavailable:
+            return  # /ready says that
+        if skew is not None:
+            log.warning(
+                "this server's clock is %.1f s %s the database's, more than the %d s leeway: "
+                "fix its time (NTP); /ready answers 503 until then",
+                abs(skew),
+                "behind" if skew > 0 else "ahead of",
+                self.settings.leeway_seconds,
+            )
