@@ -28,18 +28,20 @@ $(ADMIN_TOKEN_FILE):
 	@echo "made an admin token in $@"
 
 run: install $(ADMIN_TOKEN_FILE) web-assets
+	@$(BIN)/python -c 'import socket; socket.create_server(("0.0.0.0", $(PORT))).close()' 2>/dev/null || \
+		{ echo "port $(PORT) is busy (another gymgate?): try PORT=$$(( $(PORT) + 1 )) make run"; exit 1; }
 	@echo "admin token: export GYMGATE_ADMIN_TOKEN=\$$(cat $(ADMIN_TOKEN_FILE))"
-	GYMGATE_ADMIN_TOKEN=$${GYMGATE_ADMIN_TOKEN:-$$(cat $(ADMIN_TOKEN_FILE))} \
+	GYMGATE_DEV_MODE=1 GYMGATE_ADMIN_TOKEN=$${GYMGATE_ADMIN_TOKEN:-$$(cat $(ADMIN_TOKEN_FILE))} \
 		$(BIN)/gymgate serve --host 0.0.0.0 --port $(PORT)
 
 lint: install lint-containers
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks testkit scripts
+	$(BIN)/ruff format --check src tests benchmarks testkit scripts
 	$(BIN)/mypy
 
 format: install
-	$(BIN)/ruff format src tests benchmarks
-	$(BIN)/ruff check --fix src tests benchmarks
+	$(BIN)/ruff format src tests benchmarks testkit scripts
+	$(BIN)/ruff check --fix src tests benchmarks testkit scripts
 
 test: install $(TEST_PREREQS)
 	$(MAKE) --no-print-directory lint

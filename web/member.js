@@ -27,7 +27,6 @@ const view = {
   expiry: $("pass-expiry"),
   network: $("pass-network"),
   newPass: $("new-pass"),
-  refund: $("refund"),
 };
 
 let statusTimer = 0;
@@ -218,7 +217,6 @@ function renderState(pass) {
   view.qr.alt = spent
     ? `QR code of a pass that is ${pass.status}: it will not open the gate`
     : "QR code of your pass: hold it under the scanner at the turnstile";
-  view.refund.hidden = spent;
   view.newPass.classList.toggle("primary", spent);
   if (spent) clearInterval(statusTimer);
 }
@@ -253,24 +251,6 @@ async function refreshStatus() {
   renderState(pass);
 }
 
-async function onRefund() {
-  const pass = store.get(PASS_KEY);
-  if (!pass) return;
-  if (!window.confirm("Refund this pass? It will stop opening the gate at once.")) return;
-  view.refund.disabled = true;
-  try {
-    await api(`/payments/${encodeURIComponent(pass.payment_id)}/refund`, { method: "POST" });
-    await refreshStatus();
-  } catch (error) {
-    const text = error.kind === "offline"
-      ? "We can't reach the server, so the pass was not refunded. Try again when you're online."
-      : sentence(error.message);
-    say(view.network, text, "error");
-  } finally {
-    view.refund.disabled = false;
-  }
-}
-
 // ---- start -------------------------------------------------------------------------------
 
 function start() {
@@ -284,7 +264,6 @@ function start() {
     if (pass) showPass(pass);
   });
   view.checkPayment.addEventListener("click", checkPending);
-  view.refund.addEventListener("click", onRefund);
   document.addEventListener("visibilitychange", () => {
     if (!document.hidden && !view.pass.hidden) refreshStatus();
   });
