@@ -24,6 +24,7 @@ from gymgate.db import (
     upgrade_database,
 )
 from gymgate.errors import GymgateError
+from gymgate.keyfiles import write_public_file
 from gymgate.keystore import KeySet, KeyStore
 from gymgate.services.audit import AuditFilter, list_audit
 from gymgate.services.gates import add_gate, list_gates
@@ -180,7 +181,7 @@ def export(context: click.Context, out: Path | None) -> None:
     if out is None:
         click.echo(document, nl=False)
     else:
-        out.write_text(document)
+        write_public_file(out, document)  # mode 0644 whatever the umask
         click.echo(f"wrote {len(keyset.jwks()['keys'])} public key(s) to {out}", err=True)
 
 
