@@ -538,6 +538,33 @@ def test_config_show_masks_the_admin_token(env: dict[str, str]) -> None:
     assert "hunter2" not in result.output
 
 
+def test_config_show_masks_a_password_in_the_query_string(env: dict[str, str]) -> None:
+    url = "postgresql+asyncpg://gym:hunter2@db.internal/gymgate?sslpassword=hunter3&ssl=require"
+
+    result = invoke({**env, "GYMGATE_DATABASE_URL": url}, "config", "show")
+
+    assert result.exit_code == 0, result.output
+    assert (
+        "GYMGATE_DATABASE_URL=postgresql+asyncpg://gym:****@db.internal/gymgate"
+        "?sslpassword=****&ssl=require"
+    ) in result.stdout.splitlines()
+    assert "hunter2" not in result.output
+    assert "hunter3" not in result.output
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["postgresql://gym:hunter2@db.internal/gymgate", "postgres://gym@db/gymgate?password=hunter2"],
+)
+def test_a_bad_database_url_fails_without_printing_its_password(
+    env: dict[str, str], url: str
+) -> None:
+    message = one_line_error(invoke({**env, "GYMGATE_DATABASE_URL": url}, "config", "show"))
+
+    assert "GYMGATE_DATABASE_URL" in message
+    assert "hunter2" not in message
+
+
 def test_an_unknown_variable_fails_every_command_naming_it(env: dict[str, str]) -> None:
     message = one_line_error(invoke({**env, "GYMGATE_ADMIN_TOKN": "x"}, "keys", "list"))
 
