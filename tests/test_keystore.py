@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import errno
 import hashlib
 import json
 import os
@@ -399,11 +400,11 @@ def test_a_rotation_leaves_no_temporary_files_behind(store: KeyStore, clock: Fro
 def test_changing_the_key_set_makes_a_loose_keys_dir_0700_and_keeps_its_files(
     store: KeyStore, clock: FrozenClock, operation: str
 ) -> None:
-    """A fresh clone has keys/ at 0755 (0775 under umask 002), holding its .gitignore."""
+    """An install whose keys were made in a checkout's keys/, left at 0755 by git."""
     old = store.rotate(clock)
     store.rotate(clock)
     (store.directory / ".gitignore").write_text("*\n")
-    store.directory.chmod(0o775)
+    store.directory.chmod(0o755)
 
     if operation == "retire":
         store.retire(old)
@@ -415,15 +416,31 @@ def test_changing_the_key_set_makes_a_loose_keys_dir_0700_and_keeps_its_files(
 
 
 def test_ensure_active_key_makes_a_checked_out_keys_dir_0700(tmp_path: Path) -> None:
+    """A fresh clone under umask 002: keys/ is group-writable but holds no key yet."""
     directory = tmp_path / "keys"
     directory.mkdir()
-    directory.chmod(0o755)
+    directory.chmod(0o775)
     (directory / ".gitignore").write_text("*\n!.gitignore\n")
 
     KeyStore(directory).ensure_active_key(FrozenClock(0))
 
     assert mode_of(directory) == 0o700
     assert (directory / ".gitignore").exists()
+
+
+def test_ensure_active_key_serves_from_a_read_only_keys_dir(
+    store: KeyStore, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A verify-only deployment mounts keys/ read-only: it cannot be made 0700, nor need be."""
+    kid = store.rotate(clock)
+    store.directory.chmod(0o755)
+
+    def read_only_file_system(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr("os.chmod", read_only_file_system)
+
+    assert store.ensure_active_key(clock) == kid
 
 
 def test_a_group_writable_key_set_is_refused_so_a_foreign_key_is_never_trusted(

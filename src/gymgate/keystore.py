@@ -23,7 +23,7 @@ import os
 import stat
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -215,12 +215,15 @@ class KeyStore:
     def ensure_active_key(self, clock: Clock) -> str:
         """The active kid, creating a first key when there is none.
 
-        keys/ is made 0700 first: a fresh clone has it 0755 (or 0775 under umask 002).
+        keys/ is made 0700 either way (a fresh clone has it 0755, or 0775 under umask 002),
+        but only as far as it can be: a verify-only deployment mounts it read-only, and load
+        has already refused one that others could write.
         """
-        secure_directory(self.directory)
         if self.exists():
             active = self.load().active_kid
             if active is not None:
+                with suppress(KeyStoreError, OSError):
+                    secure_directory(self.directory)
                 return active
         return self.rotate(clock)
 
