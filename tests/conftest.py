@@ -1,9 +1,10 @@
-"""Builders shared by the suite: settings on tmp_path, fresh keys, a migrated database
+"""Builders shared by the suite: settings on tmp_path, a umask, fresh keys, a migrated database
 (SQLite and Postgres: every test that takes `database_url` runs on both), an app client,
 a gate secret, and a live server."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -50,6 +51,17 @@ def database_url(
     postgres: PostgresDatabase = request.getfixturevalue("postgres_database")
     postgres.empty()
     return postgres.url
+
+
+@pytest.fixture(params=[0o002, 0o077], ids=["umask002", "umask077"])
+def umask(request: pytest.FixtureRequest) -> Iterator[int]:
+    """Run the test under a loose umask (002: new files group-writable, as on distributions
+    that give each user their own group) and a strict one: gymgate's modes must not follow."""
+    previous = os.umask(request.param)
+    try:
+        yield request.param
+    finally:
+        os.umask(previous)
 
 
 @pytest.fixture

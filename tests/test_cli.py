@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import stat
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -238,6 +239,22 @@ def test_keys_export_out_writes_the_jwks_to_a_file(
     assert result.exit_code == 0, result.output
     assert result.stdout == ""
     assert json.loads(target.read_text()) == keys.load().jwks()
+
+
+@pytest.mark.usefixtures("umask")
+def test_keys_export_out_writes_a_0644_file_whatever_the_umask(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    rotate(env)
+    target = tmp_path / "jwks.json"
+    target.write_text("{}")
+    target.chmod(0o600)  # an earlier export, or a file made by hand
+
+    result = invoke(env, "keys", "export", "--out", str(target))
+
+    assert result.exit_code == 0, result.output
+    assert stat.S_IMODE(target.stat().st_mode) == 0o644
+    assert len(json.loads(target.read_text())["keys"]) == 1
 
 
 # gates
@@ -547,6 +564,33 @@ def test_config_show_masks_the_admin_token(env: dict[str, str]) -> None:
     assert "hunter2" not in result.output
 
 
+def test_config_show_masks_a_password_in_the_query_string(env: dict[str, str]) -> None:
+    url = "postgresql+asyncpg://gym:hunter2@db.internal/gymgate?sslpassword=hunter3&ssl=require"
+
+    result = invoke({**env, "GYMGATE_DATABASE_URL": url}, "config", "show")
+
+    assert result.exit_code == 0, result.output
+    assert (
+        "GYMGATE_DATABASE_URL=postgresql+asyncpg://gym:****@db.internal/gymgate"
+        "?sslpassword=****&ssl=require"
+    ) in result.stdout.splitlines()
+    assert "hunter2" not in result.output
+    assert "hunter3" not in result.output
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["postgresql://gym:hunter2@db.internal/gymgate", "postgres://gym@db/gymgate?password=hunter2"],
+)
+def test_a_bad_database_url_fails_without_printing_its_password(
+    env: dict[str, str], url: str
+) -> None:
+    message = one_line_error(invoke({**env, "GYMGATE_DATABASE_URL": url}, "config", "show"))
+
+    assert "GYMGATE_DATABASE_URL" in message
+    assert "hunter2" not in message
+
+
 def test_an_unknown_variable_fails_every_command_naming_it(env: dict[str, str]) -> None:
     message = one_line_error(invoke({**env, "GYMGATE_ADMIN_TOKN": "x"}, "keys", "list"))
 
@@ -585,6 +629,19 @@ def test_serve_refuses_a_private_key_readable_by_others(
     message = one_line_error(invoke(env, "serve"))
 
     assert "chmod 600" in message
+
+
+@pytest.mark.usefixtures("uvicorn_must_not_start")
+def test_serve_refuses_a_key_set_other_users_could_write(
+    env: dict[str, str], keys: KeyStore
+) -> None:
+    rotate(env)
+    keys.metadata_path.chmod(0o664)
+    env = {**env, "GYMGATE_ADMIN_TOKEN": "a-long-enough-admin-token"}
+
+    message = one_line_error(invoke(env, "serve"))
+
+    assert f"`chmod 600 {keys.metadata_path}`" in message
 
 
 def test_audit_list_shows_nothing_on_a_new_database(migrated: dict[str, str]) -> None:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import base64
+import errno
 import hashlib
 import json
+import os
 import stat
 from pathlib import Path
 
@@ -14,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from gymgate.clock import FrozenClock, to_iso
 from gymgate.errors import ConfigError, KeyStoreError
-from gymgate.keystore import KeySet, KeyStore, ReloadingKeySet, kid_for
+from gymgate.keystore import KeyEntry, KeySet, KeyStore, ReloadingKeySet, kid_for
 
 JWK_FIELDS = {"kty", "crv", "x", "kid", "use", "alg"}
 
@@ -356,3 +358,191 @@ def test_permission_check_accepts_0600_keys(store: KeyStore, clock: FrozenClock)
     store.rotate(clock)
 
     store.check_private_key_permissions()
+
+
+# file modes and trust: whoever can write keyset.json decides which tokens are accepted
+
+
+def add_foreign_verify_only_key(store: KeyStore) -> str:
+    """What a local user with write access to keyset.json would do: trust their own key."""
+    foreign = Ed25519PrivateKey.generate().public_key()
+    kid = kid_for(foreign)
+    document = json.loads(store.metadata_path.read_text())
+    jwk = KeySet((KeyEntry(kid, "", "verify-only", foreign),)).jwks()["keys"][0]
+    document["keys"].append({"kid": kid, "created_at": "", "status": "verify-only", "x": jwk["x"]})
+    store.metadata_path.write_text(json.dumps(document))
+    return kid
+
+
+@pytest.mark.usefixtures("umask")
+def test_a_rotation_leaves_exact_modes_whatever_the_umask(
+    store: KeyStore, clock: FrozenClock
+) -> None:
+    first = store.rotate(clock)
+    second = store.rotate(clock)  # rewrites keyset.json over the first one
+
+    assert mode_of(store.directory) == 0o700
+    assert mode_of(store.metadata_path) == 0o600
+    assert mode_of(store.directory / ".lock") == 0o600
+    assert mode_of(store.directory / f"{first}.pem") == 0o600
+    assert mode_of(store.directory / f"{second}.pem") == 0o600
+
+
+def test_a_rotation_leaves_no_temporary_files_behind(store: KeyStore, clock: FrozenClock) -> None:
+    kids = [store.rotate(clock) for _ in range(3)]
+
+    names = {path.name for path in store.directory.iterdir()}
+
+    assert names == {"keyset.json", ".lock", *(f"{kid}.pem" for kid in kids)}
+
+
+@pytest.mark.parametrize("operation", ["ensure_active_key", "rotate", "retire"])
+def test_changing_the_key_set_makes_a_loose_keys_dir_0700_and_keeps_its_files(
+    store: KeyStore, clock: FrozenClock, operation: str
+) -> None:
+    """An install whose keys were made in a checkout's keys/, left at 0755 by git."""
+    old = store.rotate(clock)
+    store.rotate(clock)
+    (store.directory / ".gitignore").write_text("*\n")
+    store.directory.chmod(0o755)
+
+    if operation == "retire":
+        store.retire(old)
+    else:
+        getattr(store, operation)(clock)
+
+    assert mode_of(store.directory) == 0o700
+    assert (store.directory / ".gitignore").read_text() == "*\n"
+
+
+def test_ensure_active_key_makes_a_checked_out_keys_dir_0700(tmp_path: Path) -> None:
+    """A fresh clone under umask 002: keys/ is group-writable but holds no key yet."""
+    directory = tmp_path / "keys"
+    directory.mkdir()
+    directory.chmod(0o775)
+    (directory / ".gitignore").write_text("*\n!.gitignore\n")
+
+    KeyStore(directory).ensure_active_key(FrozenClock(0))
+
+    assert mode_of(directory) == 0o700
+    assert (directory / ".gitignore").exists()
+
+
+def test_ensure_active_key_serves_from_a_read_only_keys_dir(
+    store: KeyStore, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A verify-only deployment mounts keys/ read-only: it cannot be made 0700, nor need be."""
+    kid = store.rotate(clock)
+    store.directory.chmod(0o755)
+
+    def read_only_file_system(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr("os.chmod", read_only_file_system)
+
+    assert store.ensure_active_key(clock) == kid
+
+
+def test_a_group_writable_key_set_is_refused_so_a_foreign_key_is_never_trusted(
+    store: KeyStore, clock: FrozenClock
+) -> None:
+    store.rotate(clock)
+    foreign = add_foreign_verify_only_key(store)
+    store.metadata_path.chmod(0o664)
+
+    with pytest.raises(KeyStoreError) as raised:
+        store.load()
+
+    message = str(raised.value)
+    assert f"`chmod 600 {store.metadata_path}`" in message
+    assert "\n" not in message
+    assert foreign not in message
+
+
+@pytest.mark.parametrize("mode", [0o666, 0o646, 0o620], ids=oct)
+def test_a_key_set_writable_by_group_or_others_is_refused(
+    store: KeyStore, clock: FrozenClock, mode: int
+) -> None:
+    store.rotate(clock)
+    store.metadata_path.chmod(mode)
+
+    with pytest.raises(KeyStoreError, match=f"mode {mode:o}, writable by other users"):
+        store.load()
+
+
+def test_a_rotation_refuses_to_carry_over_a_key_set_others_could_write(
+    store: KeyStore, clock: FrozenClock
+) -> None:
+    """Rewriting it 0600 would launder whatever a local user had slipped in."""
+    store.rotate(clock)
+    add_foreign_verify_only_key(store)
+    store.metadata_path.chmod(0o664)
+    before = store.metadata_path.read_text()
+
+    with pytest.raises(KeyStoreError, match="chmod 600"):
+        store.rotate(clock)
+
+    assert store.metadata_path.read_text() == before
+    assert mode_of(store.metadata_path) == 0o664
+    assert len(list(store.directory.glob("*.pem"))) == 1
+
+
+def test_a_keys_dir_writable_by_others_is_refused_on_load(
+    store: KeyStore, clock: FrozenClock
+) -> None:
+    store.rotate(clock)
+    store.directory.chmod(0o777)
+
+    with pytest.raises(KeyStoreError) as raised:
+        store.load()
+
+    assert f"`chmod 700 {store.directory}`" in str(raised.value)
+
+
+def test_a_key_set_readable_by_others_still_loads_and_the_next_change_makes_it_0600(
+    store: KeyStore, clock: FrozenClock
+) -> None:
+    """What older versions left under umask 022: public keys only, nobody else can write."""
+    old = store.rotate(clock)
+    store.directory.chmod(0o755)
+    store.metadata_path.chmod(0o644)
+    (store.directory / ".lock").chmod(0o644)
+    assert store.load().active_kid == old
+
+    store.rotate(clock)
+
+    assert mode_of(store.metadata_path) == 0o600
+    assert mode_of(store.directory / ".lock") == 0o600
+    assert mode_of(store.directory) == 0o700
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can give a file to another user")
+def test_a_key_set_owned_by_another_user_is_refused(store: KeyStore, clock: FrozenClock) -> None:
+    store.rotate(clock)
+    os.chown(store.metadata_path, 4242, -1)  # 4242 could rewrite which keys are trusted
+
+    with pytest.raises(KeyStoreError, match="owned by uid 4242"):
+        store.load()
+
+
+def test_the_serving_permission_check_refuses_a_group_writable_key_set(
+    store: KeyStore, clock: FrozenClock
+) -> None:
+    store.rotate(clock)
+    store.metadata_path.chmod(0o660)
+
+    with pytest.raises(KeyStoreError, match=f"chmod 600 {store.metadata_path}"):
+        store.check_private_key_permissions()
+
+
+def test_a_running_server_keeps_its_keys_when_the_key_set_becomes_group_writable(
+    store: KeyStore, clock: FrozenClock
+) -> None:
+    kid = store.rotate(clock)
+    reloading = ReloadingKeySet(KeyStore(store.directory), check_every_seconds=0)
+
+    foreign = add_foreign_verify_only_key(store)
+    store.metadata_path.chmod(0o664)
+
+    assert reloading.verification_key(foreign) is None
+    assert reloading.verification_key(kid) is not None

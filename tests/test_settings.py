@@ -104,9 +104,36 @@ def test_an_invalid_value_fails_naming_the_variable(name: str, value: str) -> No
         Settings.from_env({name: value})
 
     message = str(raised.value)
-    assert message.startswith(f"{name}=")
+    assert message.startswith(name)
     assert "is invalid" in message
     assert "\n" not in message
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://gym:hunter2@db.internal/gymgate",  # +asyncpg forgotten
+        "postgres://gym@db.internal/gymgate?password=hunter2",
+        "mysql://gym@db.internal/gymgate?ssl=1&SSLPassword=hunter2",
+        "gym:hunter2@db.internal/gymgate",
+        "host=db.internal user=gym password=hunter2",
+    ],
+)
+def test_an_invalid_database_url_is_reported_without_its_password(url: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        Settings.from_env({"GYMGATE_DATABASE_URL": url})
+
+    message = str(raised.value)
+    assert message.startswith("GYMGATE_DATABASE_URL='")
+    assert "****" in message
+    assert "hunter2" not in message
+
+
+def test_an_invalid_admin_token_is_reported_without_its_value() -> None:
+    with pytest.raises(ConfigError) as raised:
+        Settings.from_env({"GYMGATE_ADMIN_TOKEN": " \t "})
+
+    assert str(raised.value) == "GYMGATE_ADMIN_TOKEN is invalid: must not be empty"
 
 
 def test_every_setting_is_documented_and_shown() -> None:
@@ -140,6 +167,43 @@ def test_masked_hides_the_admin_token_and_database_password() -> None:
     assert shown["GYMGATE_ADMIN_TOKEN"] == "****"
     assert shown["GYMGATE_DATABASE_URL"] == "postgresql+asyncpg://gym:****@db.internal:5432/gymgate"
     assert not any("super-secret" in value or "hunter2" in value for value in shown.values())
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        (
+            "postgresql+asyncpg://gym@db.internal/gymgate?password=hunter2",
+            "postgresql+asyncpg://gym@db.internal/gymgate?password=****",
+        ),
+        (
+            "postgresql+asyncpg://gym@db/gymgate?ssl=require&PASSWORD=hunter2&timeout=5",
+            "postgresql+asyncpg://gym@db/gymgate?ssl=require&PASSWORD=****&timeout=5",
+        ),
+        (
+            "postgresql+asyncpg://gym:hunter2@db/gymgate?sslpassword=hunter2",
+            "postgresql+asyncpg://gym:****@db/gymgate?sslpassword=****",
+        ),
+        (
+            "postgresql+asyncpg://gym:hun@ter2@db/gymgate",  # a raw '@' in the password
+            "postgresql+asyncpg://gym:****@db/gymgate",
+        ),
+    ],
+)
+def test_masked_hides_database_passwords_in_the_query_string_too(url: str, shown: str) -> None:
+    assert Settings(database_url=url).masked()["GYMGATE_DATABASE_URL"] == shown
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "sqlite+aiosqlite:///gymgate.db",
+        "postgresql+asyncpg://gym@db.internal/gymgate?ssl=require",
+        "postgresql+asyncpg://gym@db.internal/gymgate?my_password_file=/run/pw",
+    ],
+)
+def test_masked_leaves_a_database_url_without_a_password_as_it_is(url: str) -> None:
+    assert Settings(database_url=url).masked()["GYMGATE_DATABASE_URL"] == url
 
 
 def test_masked_says_when_the_admin_token_is_not_set() -> None:

@@ -17,6 +17,7 @@ import msgspec
 from gymgate.clock import SystemClock, to_iso
 from gymgate.decisions import decision_body, verify_offline
 from gymgate.errors import GymgateError
+from gymgate.keyfiles import write_public_file
 from gymgate.keystore import KeySet, KeyStore
 from gymgate.runtime import Runtime, pass_verifier
 from gymgate.services.audit import AuditFilter
@@ -195,7 +196,7 @@ def export(context: click.Context, out: Path | None) -> None:
     if out is None:
         click.echo(document, nl=False)
     else:
-        out.write_text(document)
+        write_public_file(out, document)  # mode 0644 whatever the umask
         click.echo(f"wrote {len(keyset.jwks()['keys'])} public key(s) to {out}", err=True)
 
 

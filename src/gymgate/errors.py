@@ -2,7 +2,8 @@
 
     GymgateError
     ├── ConfigError            a bad GYMGATE_* variable or keys/ layout; fatal at start-up
-    ├── KeyStoreError          keys/ missing, unknown kid, unreadable key file
+    ├── KeyStoreError          keys/ missing, unknown kid, unreadable key file, or a key set
+    │                          that another user could change (refused, never trusted)
     ├── InvalidInput           a request value the domain refuses (bad email, unknown format)
     ├── NotFound               no such payment / pass
     ├── PaymentNotCompleted    a pass was asked for an unpaid payment

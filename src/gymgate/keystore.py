@@ -1,8 +1,12 @@
 """The Ed25519 key set: on disk under keys/, in memory as a KeySet looked up by kid only.
 
-Layout of the keys directory (0700):
-    keyset.json    kid, created_at, status and public key of every key; no secrets
+Layout of the keys directory (0700, forced on every change):
+    keyset.json    kid, created_at, status and public key of every key; no secrets; mode 0600
     <kid>.pem      PKCS#8 private key of a key that may still sign, mode 0600
+    .lock          serialises changes, mode 0600
+
+keyset.json decides which tokens are trusted, so it is not read when another user could have
+changed it (see gymgate.keyfiles).
 
 Rotation is add, demote, prune: `rotate()` adds a new active key and demotes the old active
 one to verify-only (tokens it signed keep verifying); `retire(kid)` stops accepting a key and
@@ -19,7 +23,7 @@ import os
 import stat
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -29,6 +33,15 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from gymgate.clock import Clock, to_iso
 from gymgate.errors import ConfigError, KeyStoreError
+from gymgate.keyfiles import (
+    DIRECTORY_MODE,
+    METADATA_MODE,
+    PRIVATE_KEY_MODE,
+    check_trusted,
+    open_lock,
+    secure_directory,
+    write_atomically,
+)
 from gymgate.vocabulary import KeyStatus
 
 __all__ = [
@@ -174,7 +187,7 @@ class KeyStore:
 
     def rotate(self, clock: Clock) -> str:
         """Add a new active key and demote the previous one to verify-only; return its kid."""
-        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        secure_directory(self.directory)
         with self._locked():
             records = self._read_records() if self.exists() else []
             taken = {record["kid"] for record in records}
@@ -199,15 +212,25 @@ class KeyStore:
         return kid
 
     def ensure_active_key(self, clock: Clock) -> str:
-        """The active kid, creating a first key when there is none."""
+        """The active kid, creating a first key when there is none.
+
+        keys/ is made 0700 either way (a fresh clone has it 0755, or 0775 under umask 002),
+        but only as far as it can be: a verify-only deployment mounts it read-only, and load
+        has already refused one that others could write.
+        """
         if self.exists():
             active = self.load().active_kid
             if active is not None:
+                with suppress(KeyStoreError, OSError):
+                    secure_directory(self.directory)
                 return active
         return self.rotate(clock)
 
     def retire(self, kid: str) -> None:
         """Stop accepting tokens signed by kid and delete its private key."""
+        if not self.directory.is_dir():
+            raise _missing_directory(self.directory)
+        secure_directory(self.directory)
         with self._locked():
             records = self._read_records()
             record = next((r for r in records if r["kid"] == kid), None)
@@ -223,7 +246,11 @@ class KeyStore:
             self._private_path(kid).unlink(missing_ok=True)
 
     def check_private_key_permissions(self) -> None:
-        """Refuse private key files that anyone but the owner could read."""
+        """Refuse a key set that another user could change, and private key files that
+        anyone but the owner could read (`gymgate serve` calls this before starting)."""
+        self._check_directory()
+        if self.exists():
+            check_trusted(self.metadata_path, self.metadata_path.stat(), METADATA_MODE)
         for path in sorted(self.directory.glob("*.pem")):
             mode = stat.S_IMODE(path.stat().st_mode)
             if mode & 0o077:
@@ -243,14 +270,18 @@ class KeyStore:
     def _private_path(self, kid: str) -> Path:
         return self.directory / f"{kid}.pem"
 
-    def _read_records(self) -> list[dict[str, Any]]:
+    def _check_directory(self) -> None:
         if not self.directory.is_dir():
-            raise KeyStoreError(
-                f"keys directory {self.directory} does not exist: run `gymgate keys rotate` "
-                "or set GYMGATE_KEYS_DIR"
-            )
+            raise _missing_directory(self.directory)
+        check_trusted(self.directory, self.directory.stat(), DIRECTORY_MODE)
+
+    def _read_records(self) -> list[dict[str, Any]]:
+        self._check_directory()
         try:
-            document = json.loads(self.metadata_path.read_text())
+            with self.metadata_path.open("rb") as handle:
+                # Checked on the open file: the one judged is the one read.
+                check_trusted(self.metadata_path, os.fstat(handle.fileno()), METADATA_MODE)
+                document = json.loads(handle.read())
             records: list[dict[str, Any]] = document["keys"]
         except FileNotFoundError:
             raise KeyStoreError(
@@ -261,9 +292,8 @@ class KeyStore:
         return records
 
     def _write_records(self, records: list[dict[str, Any]]) -> None:
-        temporary = self.metadata_path.with_suffix(".json.tmp")
-        temporary.write_text(json.dumps({"keys": records}, indent=2) + "\n")
-        os.replace(temporary, self.metadata_path)
+        document = json.dumps({"keys": records}, indent=2) + "\n"
+        write_atomically(self.metadata_path, document.encode(), METADATA_MODE)
 
     def _read_private(self, kid: str) -> Ed25519PrivateKey:
         key = serialization.load_pem_private_key(self._private_path(kid).read_bytes(), None)
@@ -277,19 +307,29 @@ class KeyStore:
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         )
-        # Created 0600 from the first byte: never briefly readable by others.
-        descriptor = os.open(self._private_path(kid), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        # Created 0600 from the first byte: never briefly readable by others. fchmod makes it
+        # exactly 0600 whatever the umask took away.
+        path = self._private_path(kid)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_KEY_MODE)
         with os.fdopen(descriptor, "wb") as handle:
+            os.fchmod(handle.fileno(), PRIVATE_KEY_MODE)
             handle.write(pem)
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
-        with open(self.directory / LOCK_FILE, "a") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        descriptor = open_lock(self.directory / LOCK_FILE)
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(descriptor)  # releases the lock
+
+
+def _missing_directory(directory: Path) -> KeyStoreError:
+    return KeyStoreError(
+        f"keys directory {directory} does not exist: run `gymgate keys rotate` "
+        "or set GYMGATE_KEYS_DIR"
+    )
 
 
 class ReloadingKeySet:

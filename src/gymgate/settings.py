@@ -9,6 +9,7 @@ a typo fails at start-up instead of silently running with a default.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -175,8 +176,11 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "STRIPE_SUCCESS_URL": ("stripe_success_url", _unless_empty(_http_url)),
     "STRIPE_API_BASE": ("stripe_api_base", lambda v: _http_url(v).rstrip("/")),
 }
-# Shown as **** by `gymgate config show`, never logged.
+# Shown as **** by `gymgate config show`, never logged nor echoed in an error.
 _SECRETS = frozenset({"admin_token", "stripe_secret_key", "stripe_webhook_secret"})
+# Parameters of a database URL that carry a secret (asyncpg reads both), in a query string or
+# in the `key=value key=value` DSN someone may paste by mistake.
+_URL_SECRET_PARAMETER = re.compile(r"(\b(?:ssl)?password=)[^&\s]*", re.IGNORECASE)
 # Shown blank when not set, which is how they are read back.
 _BLANK_WHEN_UNSET = frozenset({"stripe_secret_key", "stripe_webhook_secret", "stripe_success_url"})
 
@@ -223,7 +227,7 @@ class Settings:
             try:
                 values[attribute] = parse(raw)
             except ValueError as exc:
-                raise ConfigError(f"{name}={raw!r} is invalid: {exc}") from None
+                raise ConfigError(f"{_quoted(name, attribute, raw)} is invalid: {exc}") from None
         return cls(**values)
 
     def replace(self, **changes: Any) -> Settings:
@@ -284,8 +288,24 @@ def _known() -> str:
     return ", ".join(ENV_PREFIX + key for key in _PARSERS)
 
 
+def _quoted(name: str, attribute: str, raw: str) -> str:
+    """How an error names a bad value: a secret not at all, a database URL without its
+    password (a typo in the scheme must not put the password in a CI log)."""
+    if attribute in _SECRETS:
+        return name
+    if attribute == "database_url":
+        raw = _mask_url_password(raw)
+    return f"{name}={raw!r}"
+
+
 def _mask_url_password(url: str) -> str:
+    """The URL with the password of `user:pass@` and of `?password=`/`?sslpassword=` masked."""
+    url = _URL_SECRET_PARAMETER.sub(r"\1****", url)
     scheme, sep, rest = url.partition("://")
+    if not sep:  # no scheme (a bad value in an error message): still mask `user:pass@`
+        scheme, rest = "", url
+    # The last '@', not the first: a password may hold a raw '@' or '/'; masking too much
+    # (an '@' in the query) is harmless, too little is not.
     credentials, at, host = rest.rpartition("@")
     if not at or ":" not in credentials:
         return url
