@@ -20,7 +20,7 @@ from benchmarks.loadgen import Load, require_wrk, wrk
 from benchmarks.pipeline import verify_pipeline
 from benchmarks.preload import preload_postgres, preload_sqlite
 from benchmarks.report import Figure, Report, at_least, at_most, ratio
-from benchmarks.servers import Server, free_port, hello_serve
+from benchmarks.servers import hello_server
 from benchmarks.workspace import Workspace, bench_postgres
 
 SECONDS = float(os.environ.get("BENCH_SECONDS", "10"))
@@ -66,11 +66,7 @@ def floors(report: Report, workspace: Workspace, backends: dict[str, str]) -> No
 
 def hello_floor(report: Report, workspace: Workspace) -> None:
     step("F4 hello-world Litestar on uvicorn, wrk")
-    port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    with Server(
-        hello_serve(port), port=port, env=env, workdir=workspace.root, ready_path="/hello"
-    ) as server:
+    with hello_server(workspace.root, {"PYTHONPATH": str(REPO)}) as server:
         wrk(server.url, "/hello", 2)  # warm-up
         load = wrk(server.url, "/hello", SECONDS)
     _load_figures(report, "F4", "hello world", load)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks.loadgen import Load, wrk
-from benchmarks.servers import Server, free_port, gymgate_serve
+from benchmarks.servers import gymgate_server
 from benchmarks.workspace import GATE, Workspace, audit_counts, used_pass_ids
 
 __all__ = ["GateRun", "load_gate"]
@@ -43,9 +43,8 @@ def load_gate(
         prepare()
     secret = workspace.add_gate(database_url)
     authorization = f"Bearer {secret}"
-    port = free_port()
     env = workspace.server_env(database_url)
-    with Server(gymgate_serve(port, workers), port=port, env=env, workdir=workspace.root) as server:
+    with gymgate_server(workspace.root, env, workers) as server:
 
         def run(bodies: Path, duration: float) -> tuple[Load, dict[str, int]]:
             before = audit_counts(database_url)

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 
 from benchmarks.loadgen import Load, wrk
-from benchmarks.servers import Server, free_port, gymgate_serve
+from benchmarks.servers import gymgate_server
 from benchmarks.workspace import Workspace
 from gymgate.qr import qr_version
 
@@ -34,9 +34,8 @@ def _post(url: str, body: dict[str, Any]) -> dict[str, Any]:
 
 def load_issuance(workspace: Workspace, database_url: str, seconds: float) -> Issuance:
     """PNG QR codes for a set of paid passes, re-generated round robin (as members do)."""
-    port = free_port()
     env = workspace.server_env(database_url)
-    with Server(gymgate_serve(port), port=port, env=env, workdir=workspace.root) as server:
+    with gymgate_server(workspace.root, env) as server:
         payments = [
             _post(f"{server.url}/create_payment", {"email": f"m{i}@example.com"})["payment_id"]
             for i in range(PAYMENTS)

@@ -8,7 +8,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 
@@ -68,7 +68,9 @@ def server_env(settings: Settings, **extra: str) -> dict[str, str]:
 
 
 class LiveServer:
-    """Starts `gymgate serve` and waits until /health answers; stops it on exit."""
+    """Starts `gymgate serve` (or `argv`, a server listening on `port`) and waits until
+    `ready_path` answers; stops it on exit. The one live server of tests, scripts and
+    benchmarks."""
 
     def __init__(
         self,
@@ -78,12 +80,16 @@ class LiveServer:
         port: int | None = None,
         extra_args: tuple[str, ...] = (),
         startup_timeout: float = 30.0,
+        argv: Sequence[str] | None = None,
+        ready_path: str = "/health",
     ) -> None:
         self.workdir = workdir
         self.env = {**os.environ, **env}
         self.port = port or free_port()
+        self.argv = list(argv or [*gymgate_command(), "serve", "--port", str(self.port)])
         self.extra_args = extra_args
         self.startup_timeout = startup_timeout
+        self.ready_path = ready_path
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = workdir / f"server-{self.port}.log"
         self.process: subprocess.Popen[bytes] | None = None
@@ -97,7 +103,7 @@ class LiveServer:
         """Start the process without waiting: spawn several, then wait for each."""
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                [*gymgate_command(), "serve", "--port", str(self.port), *self.extra_args],
+                [*self.argv, *self.extra_args],
                 cwd=self.workdir,
                 env=self.env,
                 stdout=log,
@@ -109,14 +115,19 @@ class LiveServer:
         assert self.process is not None
         wait_until_ready(
             self.process,
-            self.url + "/health",
-            name="gymgate serve",
+            self.url + self.ready_path,
+            name=" ".join(self.argv[:3]),
             timeout=self.startup_timeout,
             log=self.log,
         )
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def rss_mb(self) -> float:
+        """Resident memory of the server and its worker processes, in MB."""
+        assert self.process is not None
+        return sum(_rss_kb(pid) for pid in _process_tree(self.process.pid)) / 1024
 
     def kill(self) -> None:
         """SIGKILL: the crash a power-cycled turnstile box sees."""
@@ -142,3 +153,25 @@ class LiveServer:
         traceback: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def _process_tree(pid: int) -> list[int]:
+    found = [pid]
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            children = (task / "children").read_text().split()
+        except OSError:
+            continue
+        for child in children:
+            found += _process_tree(int(child))
+    return found
+
+
+def _rss_kb(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
