@@ -31,6 +31,7 @@ from gymgate.api.errors import EXCEPTION_HANDLERS
 from gymgate.api.limits import request_limits
 from gymgate.api.request_id import RequestIdMiddleware
 from gymgate.api.runtime import Runtime
+from gymgate.api.web_files import PagesOnly
 from gymgate.clock import Clock, SystemClock
 from gymgate.db import Database
 from gymgate.keystore import KeyStore, ReloadingKeySet
@@ -120,7 +121,13 @@ def create_app(
     web_dir = _web_dir(settings)
     if web_dir is not None:
         route_handlers.append(
-            create_static_files_router(path="/", directories=[web_dir], html_mode=True, name="web")
+            create_static_files_router(
+                path="/",
+                directories=[web_dir],
+                file_system=PagesOnly(web_dir),  # not package*.json, not node_modules/
+                html_mode=True,
+                name="web",
+            )
         )
     return Litestar(
         route_handlers=route_handlers,  # type: ignore[arg-type]
