@@ -32,6 +32,7 @@ from gymgate.api.errors import EXCEPTION_HANDLERS
 from gymgate.api.limits import request_limits
 from gymgate.api.request_id import RequestIdMiddleware
 from gymgate.api.runtime import Runtime
+from gymgate.api.security_headers import add_security_headers
 from gymgate.api.web_files import PagesOnly
 from gymgate.clock import Clock, SystemClock
 from gymgate.db import Database
@@ -142,6 +143,7 @@ def create_app(
                 app_name="gymgate", prefix="gymgate_http", group_path=True, exclude=["^/verify$"]
             ).middleware,
         ],
+        before_send=[add_security_headers],  # every response, the router's 404/405 too
         plugins=[logging_plugin(settings.log_level)],
         dependencies={
             "runtime": Provide(provide_runtime, sync_to_thread=False),
