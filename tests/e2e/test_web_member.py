@@ -18,6 +18,7 @@ from tests.databases import SqliteTemplate
 from tests.e2e.conftest import (
     DESKTOP,
     add_gate,
+    csp_violations,
     live_server_on_sqlite,
     new_context,
     serious_accessibility_violations,
@@ -135,6 +136,7 @@ def test_an_expired_pass_says_so(
         pay_on_the_page(page)
         expect(page.locator("#pass-state")).to_contain_text("Expired at")
         expect(page.locator("#pass-countdown")).to_have_text("0:00:00")
+        assert csp_violations(context) == []
         context.close()
 
 
