@@ -97,6 +97,9 @@ def test_an_unknown_gymgate_variable_fails_naming_it() -> None:
         ("GYMGATE_SQLITE_SYNCHRONOUS", "SOMETIMES"),
         ("GYMGATE_LOG_LEVEL", "LOUD"),
         ("GYMGATE_MAX_BODY_BYTES", "lots"),
+        ("GYMGATE_MAX_HEADER_BYTES", "0"),
+        ("GYMGATE_HEADER_TIMEOUT_SECONDS", "0"),
+        ("GYMGATE_MAX_CONNECTIONS", "unlimited"),
     ],
 )
 def test_an_invalid_value_fails_naming_the_variable(name: str, value: str) -> None:

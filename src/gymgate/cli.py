@@ -104,6 +104,7 @@ def serve(context: click.Context, host: str, port: int, workers: int) -> None:
     """
     import uvicorn
 
+    from gymgate.http_protocol import protocol_for
     from gymgate.logs import configure_logging  # Litestar and structlog: only when serving
 
     settings = _settings(context)
@@ -134,6 +135,8 @@ def serve(context: click.Context, host: str, port: int, workers: int) -> None:
         log_level=settings.log_level.lower(),
         log_config=None,  # uvicorn's loggers propagate to ours: JSON lines with request ids
         timeout_graceful_shutdown=10,  # in-flight requests finish; then the lifespan closes
+        http=protocol_for(settings),  # bounds the size and read time of request heads
+        limit_concurrency=settings.max_connections,
     )
 
 

@@ -1,4 +1,5 @@
-"""Prometheus metrics of the domain: gate decisions, their latency, issued tokens, keys.
+"""Prometheus metrics of the domain: gate decisions, their latency, issued tokens, keys, and
+refused gate and admin credentials.
 
 Served at /metrics by Litestar's PrometheusController next to its per-route HTTP metrics
 (gymgate_http_*, every route but /verify, whose decisions are counted and timed here).
@@ -9,16 +10,20 @@ beyond prometheus_client's own per-value lock.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from prometheus_client import Counter, Gauge, Histogram
 
 from gymgate.keystore import KeySet
 from gymgate.vocabulary import DENY_REASONS, KEY_STATUSES
 
 __all__ = [
+    "AUTH_FAILURES",
     "KEYS",
     "TOKENS_ISSUED",
     "VERIFY_DECISIONS",
     "VERIFY_SECONDS",
+    "record_auth_failure",
     "record_keys",
     "record_verify",
 ]
@@ -37,10 +42,19 @@ TOKENS_ISSUED = Counter(
     "gymgate_tokens_issued", "Pass tokens signed by /generate_qr, re-generations included"
 )
 KEYS = Gauge("gymgate_signing_keys", "Signing keys by status", ["status"])
+AUTH_FAILURES = Counter(
+    "gymgate_auth_failures",
+    "Requests refused 401/403 by gate (gate secret) or admin (admin token) authentication",
+    ["kind"],
+)
 
 _DECISION_COUNTERS: dict[tuple[str, str | None], Counter] = {
     ("allow", None): VERIFY_DECISIONS.labels("allow", "none"),
     **{("deny", reason): VERIFY_DECISIONS.labels("deny", reason) for reason in DENY_REASONS},
+}
+AuthKind = Literal["gate", "admin"]
+_AUTH_FAILURE_COUNTERS: dict[str, Counter] = {
+    kind: AUTH_FAILURES.labels(kind) for kind in ("gate", "admin")
 }
 
 
@@ -50,6 +64,11 @@ def record_verify(result: str, reason: str | None, seconds: float) -> None:
     if counter is not None:
         counter.inc()
     VERIFY_SECONDS.observe(seconds)
+
+
+def record_auth_failure(kind: AuthKind) -> None:
+    """Count one refused credential: a guessing gate or script shows up here."""
+    _AUTH_FAILURE_COUNTERS[kind].inc()
 
 
 def record_keys(keyset: KeySet) -> None:

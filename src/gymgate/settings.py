@@ -40,6 +40,12 @@ SETTINGS_DOC: dict[str, str] = {
     "PRICE_CENTS": "price of one pass in cents (default 1500)",
     "CURRENCY": "ISO 4217 currency of the price (default EUR)",
     "MAX_BODY_BYTES": "largest request body accepted; larger gets 413 (default 16384)",
+    "MAX_HEADER_BYTES": "largest request head (request line and headers) accepted; larger "
+    "gets 431 and the connection is closed (default 16384)",
+    "HEADER_TIMEOUT_SECONDS": "seconds a client has to send a whole request head; slower gets "
+    "408 and the connection is closed (default 10)",
+    "MAX_CONNECTIONS": "open connections a server process serves; a request beyond gets 503 "
+    "(default 1000)",
     "DEV_MODE": "1 relaxes start-up checks meant for production (default 0)",
     "SQLITE_SYNCHRONOUS": "SQLite synchronous level: NORMAL survives a crashed process, FULL "
     "also a power cut (default NORMAL)",
@@ -162,6 +168,9 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "PRICE_CENTS": ("price_cents", _positive_int),
     "CURRENCY": ("currency", _currency),
     "MAX_BODY_BYTES": ("max_body_bytes", _positive_int),
+    "MAX_HEADER_BYTES": ("max_header_bytes", _positive_int),
+    "HEADER_TIMEOUT_SECONDS": ("header_timeout_seconds", _positive_int),
+    "MAX_CONNECTIONS": ("max_connections", _positive_int),
     "DEV_MODE": ("dev_mode", _flag),
     "SQLITE_SYNCHRONOUS": ("sqlite_synchronous", _one_of(*SQLITE_SYNCHRONOUS_LEVELS)),
     "SQLITE_BUSY_TIMEOUT_MS": ("sqlite_busy_timeout_ms", _positive_int),
@@ -199,6 +208,9 @@ class Settings:
     price_cents: int = 1500
     currency: str = "EUR"
     max_body_bytes: int = 16 * 1024
+    max_header_bytes: int = 16 * 1024
+    header_timeout_seconds: int = 10
+    max_connections: int = 1000
     dev_mode: bool = False
     sqlite_synchronous: str = "NORMAL"
     sqlite_busy_timeout_ms: int = 5000

@@ -1,5 +1,6 @@
 """GET /metrics: Prometheus text with gate decisions by result and reason, verify latency,
-issued tokens and signing keys by status, next to Litestar's per-route HTTP metrics."""
+issued tokens, signing keys by status and refused credentials by kind, next to Litestar's
+per-route HTTP metrics (which record the status actually sent, refusals by middleware too)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,13 @@ from litestar.testing import AsyncTestClient
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
+from gymgate.api import create_app
 from gymgate.clock import FrozenClock
 from gymgate.keystore import KeyStore
 from gymgate.metrics import record_keys
+from gymgate.settings import Settings
 from tests.api.helpers import new_pass, scan
+from tests.conftest import ADMIN_TOKEN
 
 Client = AsyncTestClient[Litestar]
 
@@ -108,3 +112,74 @@ async def test_http_requests_are_measured_per_route_template_except_the_gate(
     assert "/payments/{payment_id}" in routes
     assert "/payments/pay_unknown" not in routes
     assert "/verify" not in routes  # counted and timed by gymgate_verify_* instead
+
+
+def http_requests(path: str, status: int) -> tuple[str, frozenset[tuple[str, str]]]:
+    labels = {("app_name", "gymgate"), ("method", "POST"), ("path", path)}
+    return ("gymgate_http_requests_total", frozenset({*labels, ("status_code", str(status))}))
+
+
+def auth_failures(kind: str) -> tuple[str, frozenset[tuple[str, str]]]:
+    return ("gymgate_auth_failures_total", frozenset({("kind", kind)}))
+
+
+async def test_a_415_is_counted_as_415_not_200(client: Client) -> None:
+    before = await samples(client)
+
+    refused = await client.post(
+        "/create_payment", content=b"email=a@b.c", headers={"content-type": "text/plain"}
+    )
+    after = await samples(client)
+
+    def delta(status: int) -> float:
+        key = http_requests("/create_payment", status)
+        return after.get(key, 0) - before.get(key, 0)
+
+    assert refused.status_code == 415
+    assert (delta(415), delta(200)) == (1, 0)
+
+
+async def test_a_429_is_counted_as_429_not_200(settings: Settings, clock: FrozenClock) -> None:
+    app = create_app(settings.replace(rate_limit_per_minute=1), clock=clock)
+    async with AsyncTestClient(app=app) as client:
+        before = await samples(client)
+
+        answers = [
+            (await client.post("/generate_qr", json={"payment_id": "pay_nope"})).status_code
+            for _ in range(2)
+        ]
+        after = await samples(client)
+
+    def delta(status: int) -> float:
+        key = http_requests("/generate_qr", status)
+        return after.get(key, 0) - before.get(key, 0)
+
+    assert answers == [404, 429]
+    assert (delta(404), delta(429), delta(200)) == (1, 1, 0)
+
+
+async def test_refused_gate_and_admin_credentials_are_counted_by_kind(
+    client: Client, gate_secret: str
+) -> None:
+    before = await samples(client)
+
+    statuses = [
+        (await client.post("/verify", json={"token": "x"})).status_code,
+        (await client.post("/verify", json={"token": "x"}, headers=bearer("wrong"))).status_code,
+        (await client.get("/audit")).status_code,
+        (await client.get("/audit", headers=bearer("wrong-admin-token"))).status_code,
+        (await client.get("/audit", headers=bearer("another-wrong-one"))).status_code,
+    ]
+    await scan(client, gate_secret, "not-a-token")  # accepted credentials are not counted
+    (await client.get("/audit", headers=bearer(ADMIN_TOKEN))).raise_for_status()
+    after = await samples(client)
+
+    def delta(kind: str) -> float:
+        return after.get(auth_failures(kind), 0) - before.get(auth_failures(kind), 0)
+
+    assert statuses == [401, 401, 401, 403, 403]
+    assert (delta("gate"), delta("admin")) == (2, 3)
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}

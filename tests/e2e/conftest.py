@@ -3,8 +3,10 @@ on SQLite, plus helpers to pay, add gates, scan, run axe-core and save screensho
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
+import weakref
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -79,7 +81,8 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
 
 
 def new_context(browser: Browser, server: LiveServer, size: ViewportSize = PHONE) -> BrowserContext:
-    """A fresh profile (empty localStorage) pointed at the server, in a fixed locale and zone."""
+    """A fresh profile (empty localStorage) pointed at the server, in a fixed locale and zone;
+    `csp_violations(context)` lists what its pages' Content-Security-Policy blocked."""
     context = browser.new_context(
         base_url=server.url,
         viewport=size,
@@ -87,7 +90,28 @@ def new_context(browser: Browser, server: LiveServer, size: ViewportSize = PHONE
         timezone_id="UTC",
     )
     context.set_default_timeout(UI_TIMEOUT_MS)
+    _watch_csp(context)
     return context
+
+
+# Chromium logs what a policy blocks ("Refused to load …"); the page's own
+# securitypolicyviolation event is logged too, by a script the policy does not govern.
+_CSP_REPORTER = """document.addEventListener("securitypolicyviolation", (event) =>
+  console.error(`CSP violation: ${event.effectiveDirective} blocked ${event.blockedURI}`));"""
+_CSP_MESSAGE = re.compile(r"CSP violation|Content Security Policy")
+_csp_seen: weakref.WeakKeyDictionary[BrowserContext, list[str]] = weakref.WeakKeyDictionary()
+
+
+def _watch_csp(context: BrowserContext) -> None:
+    seen: list[str] = []
+    _csp_seen[context] = seen
+    context.add_init_script(_CSP_REPORTER)
+    context.on("console", lambda m: seen.append(m.text) if _CSP_MESSAGE.search(m.text) else None)
+
+
+def csp_violations(context: BrowserContext) -> list[str]:
+    """Every CSP violation reported so far by the context's pages (console lines)."""
+    return list(_csp_seen[context])
 
 
 def live_server_on_sqlite(workdir: Path, template: SqliteTemplate, **extra_env: str) -> LiveServer:
@@ -110,9 +134,12 @@ def web_server(tmp_path: Path, sqlite_template: SqliteTemplate) -> Iterator[Live
 
 @pytest.fixture
 def context(browser: Browser, web_server: LiveServer) -> Iterator[BrowserContext]:
+    """A context whose pages must never trip the Content-Security-Policy."""
     ctx = new_context(browser, web_server)
     yield ctx
+    violations = csp_violations(ctx)
     ctx.close()
+    assert violations == [], "the pages broke their Content-Security-Policy"
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ from tests.conftest import ADMIN_TOKEN
 from tests.e2e.conftest import (
     DESKTOP,
     add_gate,
+    csp_violations,
     live_server_on_sqlite,
     new_context,
     serious_accessibility_violations,
@@ -144,6 +145,7 @@ def test_an_expired_pass_says_so(
         pay_on_the_page(page)
         expect(page.locator("#pass-state")).to_contain_text("Expired at")
         expect(page.locator("#pass-countdown")).to_have_text("0:00:00")
+        assert csp_violations(context) == []
         context.close()
 
 

@@ -16,6 +16,7 @@ from tests.e2e.conftest import (
     DESKTOP,
     add_gate,
     audit,
+    csp_violations,
     ffmpeg,
     launch,
     new_context,
@@ -113,6 +114,7 @@ def test_a_pass_held_to_the_camera_is_admitted_once_then_already_used(
         screenshot(again, "scan-already-used-desktop")
         decision(again, "deny", "Already used at")
         assert [row["reason"] for row in audit(web_server)] == ["already_used", None]
+        assert csp_violations(context) == []  # camera, worker and jsQR within the policy
     finally:
         browser.close()
 

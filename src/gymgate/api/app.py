@@ -13,6 +13,7 @@ from litestar import Litestar, Request, Router
 from litestar.config.cors import CORSConfig
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from litestar.static_files import create_static_files_router
@@ -29,6 +30,8 @@ from gymgate.api.deps import provide_runtime
 from gymgate.api.errors import EXCEPTION_HANDLERS
 from gymgate.api.limits import request_limits
 from gymgate.api.request_id import RequestIdMiddleware
+from gymgate.api.security_headers import add_security_headers
+from gymgate.api.web_files import PagesOnly
 from gymgate.clock import Clock
 from gymgate.logs import logging_plugin
 from gymgate.metrics import record_keys
@@ -96,7 +99,13 @@ def create_app(
     web_dir = _web_dir(settings)
     if web_dir is not None:
         route_handlers.append(
-            create_static_files_router(path="/", directories=[web_dir], html_mode=True, name="web")
+            create_static_files_router(
+                path="/",
+                directories=[web_dir],
+                file_system=PagesOnly(web_dir),  # not package*.json, not node_modules/
+                html_mode=True,
+                name="web",
+            )
         )
     return Litestar(
         route_handlers=route_handlers,  # type: ignore[arg-type]
@@ -110,6 +119,7 @@ def create_app(
                 app_name="gymgate", prefix="gymgate_http", group_path=True, exclude=["^/verify$"]
             ).middleware,
         ],
+        before_send=[add_security_headers],  # every response, the router's 404/405 too
         plugins=[logging_plugin(settings.log_level)],
         dependencies={"runtime": Provide(provide_runtime, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,
@@ -128,6 +138,9 @@ def create_app(
             version=__version__,
             description="Pay, get a signed QR pass, be let in exactly once.",
             path="/schema",
+            # The JSON only: Litestar's browsable UIs load unpinned scripts from a CDN into
+            # the origin whose localStorage holds the admin token and gate secrets.
+            render_plugins=[JsonRenderPlugin()],
             components=Components(
                 security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}
             ),

@@ -7,9 +7,14 @@ from typing import Any
 
 from litestar import Request
 from litestar.connection import ASGIConnection
-from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.exceptions import (
+    HTTPException,
+    NotAuthorizedException,
+    PermissionDeniedException,
+)
 from litestar.handlers.base import BaseRouteHandler
 
+from gymgate.metrics import record_auth_failure
 from gymgate.runtime import Runtime
 
 __all__ = ["authenticated_gate", "bearer_token", "require_admin"]
@@ -24,19 +29,27 @@ def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
 
 
 def require_admin(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-    """Guard: the admin token, compared in constant time."""
+    """Guard: the admin token, compared in constant time; every refusal is counted."""
+    refusal = _admin_refusal(connection)
+    if refusal is not None:
+        record_auth_failure("admin")
+        raise refusal
+
+
+def _admin_refusal(connection: ASGIConnection[Any, Any, Any, Any]) -> HTTPException | None:
     runtime: Runtime = connection.app.state.runtime
     expected = runtime.settings.admin_token
     if expected is None:
-        raise PermissionDeniedException("the operator API is off: set GYMGATE_ADMIN_TOKEN")
+        return PermissionDeniedException("the operator API is off: set GYMGATE_ADMIN_TOKEN")
     presented = bearer_token(connection)
     if presented is None:
-        raise NotAuthorizedException(
+        return NotAuthorizedException(
             "send the admin token as 'Authorization: Bearer <token>'",
             headers={"WWW-Authenticate": "Bearer"},
         )
     if not hmac.compare_digest(presented.encode(), expected.encode()):
-        raise PermissionDeniedException("that admin token is not valid")
+        return PermissionDeniedException("that admin token is not valid")
+    return None
 
 
 async def authenticated_gate(request: Request[Any, Any, Any]) -> str:
@@ -45,6 +58,7 @@ async def authenticated_gate(request: Request[Any, Any, Any]) -> str:
     secret = bearer_token(request)
     gate = await runtime.gates.authenticate(secret) if secret else None
     if gate is None:
+        record_auth_failure("gate")
         raise NotAuthorizedException(
             "a valid gate secret is required: 'Authorization: Bearer <secret>' "
             "(create one with `gymgate gates add NAME`)",

@@ -9,6 +9,10 @@ behind a balancer the effective limit is per server. `GYMGATE_RATE_LIMIT_PER_MIN
 
 A body sent with a content type other than JSON is refused with 415 before it is parsed:
 HTML forms and `text/plain` cross-site posts cannot reach the API as JSON.
+
+Both refusals are answered here, not raised: an exception raised by a middleware is turned
+into a response by Litestar outside every middleware, so the Prometheus middleware counted
+those 415s and 429s as the 200 it assumes, and the security and request-id headers were lost.
 """
 
 from __future__ import annotations
@@ -20,13 +24,15 @@ from typing import Any
 from litestar import Request
 from litestar.config.app import AppConfig
 from litestar.datastructures import Headers
-from litestar.enums import ScopeType
+from litestar.enums import MediaType, ScopeType
 from litestar.exceptions import HTTPException, TooManyRequestsException
 from litestar.middleware.rate_limit import (
     RateLimitConfig,
     RateLimitMiddleware,
     get_remote_address,
 )
+from litestar.response.base import ASGIResponse
+from litestar.serialization import encode_json
 from litestar.status_codes import HTTP_415_UNSUPPORTED_MEDIA_TYPE
 from litestar.types import ASGIApp, Receive, Scope, Send
 
@@ -47,11 +53,12 @@ class _RateLimit(RateLimitMiddleware):
         except TooManyRequestsException as refused:
             headers = dict(refused.headers or {})
             wait = max(1, int(headers.get(self.config.rate_limit_reset_header_key, "1")))
-            raise TooManyRequestsException(
+            detail = (
                 f"too many requests: at most {self.max_requests} a {self.unit} "
-                f"{self.scope_description}; retry in {wait} s",
-                headers={**headers, "Retry-After": str(wait)},
-            ) from None
+                f"{self.scope_description}; retry in {wait} s"
+            )
+            retry = TooManyRequestsException(detail, headers={**headers, "Retry-After": str(wait)})
+            await _answer(retry, scope, receive, send)
 
     @property
     def scope_description(self) -> str:
@@ -102,12 +109,23 @@ class JsonBodiesOnly:
             declared = headers.get("content-type", "").split(";")[0].strip().lower()
             has_body = headers.get("content-length", "0") != "0" or "transfer-encoding" in headers
             if declared and has_body and not _is_json(declared):
-                raise HTTPException(
+                refused = HTTPException(
                     status_code=HTTP_415_UNSUPPORTED_MEDIA_TYPE,
                     detail=f"send the body as JSON with 'Content-Type: application/json', "
                     f"not {declared}",
                 )
+                await _answer(refused, scope, receive, send)
+                return
         await self.app(scope, receive, send)
+
+
+async def _answer(error: HTTPException, scope: Scope, receive: Receive, send: Send) -> None:
+    """Send `error` as gymgate's JSON error body from inside the middleware stack."""
+    body = encode_json({"status_code": error.status_code, "detail": error.detail})
+    response = ASGIResponse(
+        body=body, status_code=error.status_code, media_type=MediaType.JSON, headers=error.headers
+    )
+    await response(scope, receive, send)
 
 
 def _is_json(media_type: str) -> bool:
