@@ -8,7 +8,9 @@ behind a balancer the effective limit is per server. `GYMGATE_RATE_LIMIT_PER_MIN
 (the default) turns them off.
 
 A body sent with a content type other than JSON is refused with 415 before it is parsed:
-HTML forms and `text/plain` cross-site posts cannot reach the API as JSON.
+HTML forms and `text/plain` cross-site posts cannot reach the API as JSON. A body nested
+deeper than MAX_JSON_DEPTH is refused with 400 while it is read, before any decoder recurses
+into it (see api/json_nesting.py).
 """
 
 from __future__ import annotations
@@ -21,15 +23,16 @@ from litestar import Request
 from litestar.config.app import AppConfig
 from litestar.datastructures import Headers
 from litestar.enums import ScopeType
-from litestar.exceptions import HTTPException, TooManyRequestsException
+from litestar.exceptions import HTTPException, TooManyRequestsException, ValidationException
 from litestar.middleware.rate_limit import (
     RateLimitConfig,
     RateLimitMiddleware,
     get_remote_address,
 )
 from litestar.status_codes import HTTP_415_UNSUPPORTED_MEDIA_TYPE
-from litestar.types import ASGIApp, Receive, Scope, Send
+from litestar.types import ASGIApp, Receive, ReceiveMessage, Scope, Send
 
+from gymgate.api.json_nesting import MAX_JSON_DEPTH, NestingCounter
 from gymgate.settings import Settings
 
 __all__ = ["LIMITED_PATHS", "request_limits"]
@@ -91,7 +94,7 @@ def _rate_limits(per_minute: int) -> list[RateLimitConfig]:
 
 
 class JsonBodiesOnly:
-    """415 for a request body whose declared content type is not JSON."""
+    """415 for a body whose declared content type is not JSON; 400 for JSON nested too deeply."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -107,7 +110,23 @@ class JsonBodiesOnly:
                     detail=f"send the body as JSON with 'Content-Type: application/json', "
                     f"not {declared}",
                 )
+            receive = _refusing_deep_json(receive)
         await self.app(scope, receive, send)
+
+
+def _refusing_deep_json(receive: Receive) -> Receive:
+    """`receive`, raising 400 as soon as the body read so far nests too deeply."""
+    nesting = NestingCounter()
+
+    async def receive_checked() -> ReceiveMessage:
+        message = await receive()
+        if message["type"] == "http.request" and not nesting.feed(message.get("body", b"")):
+            raise ValidationException(
+                f"JSON nested too deeply: at most {MAX_JSON_DEPTH} levels of [ ] and {{ }}"
+            )
+        return message
+
+    return receive_checked
 
 
 def _is_json(media_type: str) -> bool:

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from litestar import Controller, get
 from litestar.di import NamedDependency
+from litestar.exceptions import ValidationException
 from litestar.params import FromQuery, Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -49,6 +50,13 @@ def _filter(
 ) -> AuditFilter:
     if since is not None and since.tzinfo is None:
         since = since.replace(tzinfo=UTC)  # a time without an offset is read as UTC
+    if since is not None:
+        try:
+            since = since.astimezone(UTC)  # stored times are UTC: year 1 at +01:00 is not one
+        except OverflowError:
+            raise ValidationException(
+                "since is out of range: its UTC time is before year 1 or after 9999"
+            ) from None
     return AuditFilter(result=result, reason=reason, gate=gate, pass_id=pass_id, since=since)
 
 
