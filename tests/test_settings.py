@@ -23,6 +23,7 @@ def test_empty_environment_gives_the_documented_defaults() -> None:
     assert settings.cors_origins == ()
     assert settings.rate_limit_per_minute == 0
     assert settings.write_limit_per_minute == 60
+    assert settings.auth_failures_per_minute == 10
     assert settings.trusted_proxies == ()
 
 
@@ -55,6 +56,7 @@ def test_extra_variables_are_normalised() -> None:
             "GYMGATE_RATE_LIMIT_PER_MINUTE": "0",
             "GYMGATE_KEY_RELOAD_SECONDS": "2",
             "GYMGATE_WRITE_LIMIT_PER_MINUTE": "0",
+            "GYMGATE_AUTH_FAILURES_PER_MINUTE": "5",
             "GYMGATE_TRUSTED_PROXIES": " 10.0.0.1, 192.168.0.0/16 ,2001:db8::/32,,",
         }
     )
@@ -67,6 +69,7 @@ def test_extra_variables_are_normalised() -> None:
     assert settings.rate_limit_per_minute == 0
     assert settings.key_reload_seconds == 2
     assert settings.write_limit_per_minute == 0
+    assert settings.auth_failures_per_minute == 5
     assert settings.trusted_proxies == ("10.0.0.1/32", "192.168.0.0/16", "2001:db8::/32")
 
 
@@ -105,6 +108,7 @@ def test_an_unknown_gymgate_variable_fails_naming_it() -> None:
         ("GYMGATE_LOG_LEVEL", "LOUD"),
         ("GYMGATE_MAX_BODY_BYTES", "lots"),
         ("GYMGATE_WRITE_LIMIT_PER_MINUTE", "-1"),
+        ("GYMGATE_AUTH_FAILURES_PER_MINUTE", "0"),
         ("GYMGATE_TRUSTED_PROXIES", "proxy.internal"),
         ("GYMGATE_TRUSTED_PROXIES", "10.0.0.0/33"),
     ],

@@ -48,6 +48,8 @@ SETTINGS_DOC: dict[str, str] = {
     "0 turns this limit off (default 0)",
     "WRITE_LIMIT_PER_MINUTE": "requests per minute per client address to each of /create_payment "
     "and /generate_qr; 0 turns this limit off (default 60)",
+    "AUTH_FAILURES_PER_MINUTE": "wrong gate secrets or admin tokens per minute per client address "
+    "before credentials not yet seen working get 429 (default 10)",
     "TRUSTED_PROXIES": "comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-For "
     "names the client (default none: the direct peer is the client)",
     "LOG_LEVEL": "DEBUG, INFO, WARNING or ERROR (default INFO)",
@@ -176,6 +178,7 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "KEY_RELOAD_SECONDS": ("key_reload_seconds", _positive_int),
     "RATE_LIMIT_PER_MINUTE": ("rate_limit_per_minute", _non_negative_int),
     "WRITE_LIMIT_PER_MINUTE": ("write_limit_per_minute", _non_negative_int),
+    "AUTH_FAILURES_PER_MINUTE": ("auth_failures_per_minute", _positive_int),
     "TRUSTED_PROXIES": ("trusted_proxies", _networks),
     "LOG_LEVEL": ("log_level", _one_of("DEBUG", "INFO", "WARNING", "ERROR")),
     "WEB_DIR": ("web_dir", lambda v: Path(_text(v))),
@@ -212,6 +215,7 @@ class Settings:
     key_reload_seconds: int = 1
     rate_limit_per_minute: int = 0
     write_limit_per_minute: int = 60
+    auth_failures_per_minute: int = 10
     trusted_proxies: tuple[str, ...] = ()
     log_level: str = "INFO"
     web_dir: Path | None = None

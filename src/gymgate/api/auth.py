@@ -1,4 +1,6 @@
-"""Who may call what: gate secrets for /verify, the admin token for operator views."""
+"""Who may call what: gate secrets for /verify, the admin token for operator views.
+
+Wrong credentials are counted per client address and throttled (see api/throttle.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +12,9 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 
+from gymgate.api.client_address import client_address
 from gymgate.api.runtime import Runtime
+from gymgate.api.throttle import AuthThrottle, throttle_of
 
 __all__ = ["authenticated_gate", "bearer_token", "require_admin"]
 
@@ -35,15 +39,27 @@ def require_admin(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHa
             "send the admin token as 'Authorization: Bearer <token>'",
             headers={"WWW-Authenticate": "Bearer"},
         )
+    throttle, address = _throttle_and_address(connection, runtime)
+    throttle.check(address, presented)
     if not hmac.compare_digest(presented.encode(), expected.encode()):
+        throttle.failed(address)
         raise PermissionDeniedException("that admin token is not valid")
+    throttle.succeeded(presented)
 
 
 async def authenticated_gate(request: Request[Any, Any, Any]) -> str:
     """The name of the gate whose secret was presented; 401 otherwise."""
     runtime: Runtime = request.app.state.runtime
     secret = bearer_token(request)
-    gate = await runtime.gates.authenticate(secret) if secret else None
+    gate = None
+    if secret is not None:
+        throttle, address = _throttle_and_address(request, runtime)
+        throttle.check(address, secret)
+        gate = await runtime.gates.authenticate(secret)
+        if gate is None:
+            throttle.failed(address)
+        else:
+            throttle.succeeded(secret)
     if gate is None:
         raise NotAuthorizedException(
             "a valid gate secret is required: 'Authorization: Bearer <secret>' "
@@ -51,3 +67,10 @@ async def authenticated_gate(request: Request[Any, Any, Any]) -> str:
             headers={"WWW-Authenticate": "Bearer"},
         )
     return gate
+
+
+def _throttle_and_address(
+    connection: ASGIConnection[Any, Any, Any, Any], runtime: Runtime
+) -> tuple[AuthThrottle, str]:
+    address = client_address(connection.scope, runtime.settings.trusted_proxies)
+    return throttle_of(connection.app.state), address

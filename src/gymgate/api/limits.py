@@ -17,6 +17,8 @@ A body sent with a content type other than JSON is refused with 415 before it is
 HTML forms and `text/plain` cross-site posts cannot reach the API as JSON. A body nested
 deeper than MAX_JSON_DEPTH is refused with 400 while it is read, before any decoder recurses
 into it (see api/json_nesting.py).
+
+Failed authentication is throttled separately, by default, in api/throttle.py.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from litestar.types import ASGIApp, Receive, ReceiveMessage, Scope, Send
 
 from gymgate.api.client_address import client_address
 from gymgate.api.json_nesting import MAX_JSON_DEPTH, NestingCounter
+from gymgate.api.throttle import install_throttle
 from gymgate.api.windows import WindowCounter
 from gymgate.clock import Clock, SystemClock
 from gymgate.settings import Settings
@@ -160,13 +163,14 @@ def _is_json(media_type: str) -> bool:
 def request_limits(
     settings: Settings, clock: Clock | None = None
 ) -> Callable[[AppConfig], AppConfig]:
-    """An `on_app_init` hook adding the limits above to an app."""
+    """An `on_app_init` hook adding the limits above, and the login throttle, to an app."""
 
     def add_limits(config: AppConfig) -> AppConfig:
         time = clock or SystemClock()
         config.middleware.append(JsonBodiesOnly)
         if settings.write_limit_per_minute > 0 or settings.rate_limit_per_minute > 0:
             config.middleware.append(DefineMiddleware(RateLimits, settings=settings, clock=time))
+        install_throttle(config.state, settings.auth_failures_per_minute, time)
         return config
 
     return add_limits

@@ -65,7 +65,7 @@ class OperatorController(Controller):
     guards = [require_admin]
     security = [{"bearer": []}]
 
-    @get("/audit", summary="Audit log, newest first", responses=errors(400, 401, 403, 503))
+    @get("/audit", summary="Audit log, newest first", responses=errors(400, 401, 403, 429, 503))
     async def audit(
         self,
         session: NamedDependency[AsyncSession],
@@ -100,7 +100,7 @@ class OperatorController(Controller):
     @get(
         "/audit/summary",
         summary="Totals by result and reason",
-        responses=errors(400, 401, 403, 503),
+        responses=errors(400, 401, 403, 429, 503),
     )
     async def summary(
         self,
@@ -113,7 +113,7 @@ class OperatorController(Controller):
         totals = await summarise_audit(session, _filter(result, reason, gate, None, since))
         return AuditSummaryResponse(totals.total, totals.by_result, totals.by_reason)
 
-    @get("/keys", summary="Signing keys and their status", responses=errors(401, 403))
+    @get("/keys", summary="Signing keys and their status", responses=errors(401, 403, 429))
     async def keys(self, runtime: NamedDependency[Runtime]) -> KeyListResponse:
         return KeyListResponse(
             items=[
