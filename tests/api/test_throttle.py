@@ -3,6 +3,8 @@ admin tokens get 429 after the threshold, while credentials already seen working
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import pytest
 from litestar import Litestar
@@ -92,6 +94,19 @@ async def test_wrong_admin_tokens_get_429_after_the_threshold_while_the_operator
     assert after.status_code == 200
 
 
+async def test_guesses_sent_all_at_once_are_checked_no_more_than_the_threshold(
+    app: Litestar, gate_secret: str
+) -> None:
+    """Checking a secret may wait on the database: guesses in flight together count anyway."""
+    async with running(app) as client_at:
+        attacker = client_at(ATTACKER)
+        guesses = await asyncio.gather(*(scan(attacker, f"guess-{n}") for n in range(30)))
+
+    statuses = [r.status_code for r in guesses]
+    assert statuses.count(401) == THRESHOLD
+    assert statuses.count(429) == 30 - THRESHOLD
+
+
 async def test_a_missing_credential_is_not_counted_as_a_guess(
     app: Litestar, gate_secret: str
 ) -> None:
@@ -148,8 +163,8 @@ async def test_forwarded_for_names_the_client_behind_a_trusted_proxy(
 def test_the_throttle_holds_at_most_its_capacity_of_addresses() -> None:
     throttle = AuthThrottle(limit=3, clock=FrozenClock(START), capacity=10_000)
     for n in range(50_000):
-        throttle.failed(f"10.{n >> 16 & 255}.{n >> 8 & 255}.{n & 255}")
-        throttle.succeeded(f"credential-{n}")
+        address = f"10.{n >> 16 & 255}.{n >> 8 & 255}.{n & 255}"
+        throttle.succeeded(throttle.check(address, f"credential-{n}"))
 
     assert throttle.addresses_held == 10_000
     assert throttle.credentials_held == 10_000

@@ -40,11 +40,10 @@ def require_admin(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHa
             headers={"WWW-Authenticate": "Bearer"},
         )
     throttle, address = _throttle_and_address(connection, runtime)
-    throttle.check(address, presented)
+    attempt = throttle.check(address, presented)
     if not hmac.compare_digest(presented.encode(), expected.encode()):
-        throttle.failed(address)
         raise PermissionDeniedException("that admin token is not valid")
-    throttle.succeeded(presented)
+    throttle.succeeded(attempt)
 
 
 async def authenticated_gate(request: Request[Any, Any, Any]) -> str:
@@ -54,12 +53,10 @@ async def authenticated_gate(request: Request[Any, Any, Any]) -> str:
     gate = None
     if secret is not None:
         throttle, address = _throttle_and_address(request, runtime)
-        throttle.check(address, secret)
+        attempt = throttle.check(address, secret)
         gate = await runtime.gates.authenticate(secret)
-        if gate is None:
-            throttle.failed(address)
-        else:
-            throttle.succeeded(secret)
+        if gate is not None:
+            throttle.succeeded(attempt)
     if gate is None:
         raise NotAuthorizedException(
             "a valid gate secret is required: 'Authorization: Bearer <secret>' "

@@ -11,6 +11,10 @@ makes guessing slow; remembering proven ones is what keeps the gates and operato
 same proxy as the attacker working. A credential first used during a throttle waits out the
 minute, once.
 
+An unproven credential is counted as a failure *before* it is checked, and taken back if it
+works: checking a gate secret may wait on the database, and guesses sent all at once must
+not all slip through while the first ones are still being checked.
+
 Memory stays bounded: at most `capacity` addresses and `capacity` proven credentials, each
 held as a keyed hash (BLAKE2b under a per-process random key), never the credential itself.
 """
@@ -21,6 +25,7 @@ import hashlib
 import logging
 import secrets
 from collections import OrderedDict
+from typing import NamedTuple
 
 from litestar.datastructures import State
 from litestar.exceptions import TooManyRequestsException
@@ -28,11 +33,18 @@ from litestar.exceptions import TooManyRequestsException
 from gymgate.api.windows import DEFAULT_CAPACITY, WindowCounter
 from gymgate.clock import Clock
 
-__all__ = ["AuthThrottle", "install_throttle", "throttle_of"]
+__all__ = ["Attempt", "AuthThrottle", "install_throttle", "throttle_of"]
 
 log = logging.getLogger("gymgate.api")
 WINDOW_SECONDS = 60.0
 _STATE_KEY = "auth_throttle"
+
+
+class Attempt(NamedTuple):
+    """One credential presented from one address, as the throttle knows it."""
+
+    address: str
+    fingerprint: bytes
 
 
 class AuthThrottle:
@@ -54,13 +66,18 @@ class AuthThrottle:
     def credentials_held(self) -> int:
         return len(self._proven)
 
-    def check(self, address: str, credential: str) -> None:
-        """Raise 429 if `address` is throttled and `credential` has not been seen working."""
+    def check(self, address: str, credential: str) -> Attempt:
+        """Before checking `credential`: count it as a failure of `address` unless it is
+        proven, and raise 429 if that is one failure too many this minute."""
+        attempt = Attempt(address, self._fingerprint(credential))
+        if attempt.fingerprint in self._proven:
+            return attempt
         now = self._clock.now()
-        if self._failures.count(address, now) < self.limit:
-            return
-        if self._fingerprint(credential) in self._proven:
-            return
+        failures = self._failures.add(address, now)
+        if failures <= self.limit:
+            return attempt
+        if failures == self.limit + 1:
+            log.warning("authentication throttled for %s: over %d failures", address, self.limit)
         wait = self._failures.retry_after(address, now)
         raise TooManyRequestsException(
             f"too many failed authentications from this address: at most {self.limit} a "
@@ -68,22 +85,16 @@ class AuthThrottle:
             headers={"Retry-After": str(wait)},
         )
 
-    def failed(self, address: str) -> None:
-        """Count one wrong credential from `address`."""
-        if self._failures.add(address, self._clock.now()) == self.limit:
-            log.warning(
-                "authentication throttled for %s: %d failures within a minute", address, self.limit
-            )
-
-    def succeeded(self, credential: str) -> None:
-        """Remember `credential` as proven: it keeps working from a throttled address."""
-        fingerprint = self._fingerprint(credential)
-        if fingerprint in self._proven:
-            self._proven.move_to_end(fingerprint)
+    def succeeded(self, attempt: Attempt) -> None:
+        """The credential worked: take back the failure `check` counted, and remember it as
+        proven, so that it keeps working from a throttled address."""
+        if attempt.fingerprint in self._proven:
+            self._proven.move_to_end(attempt.fingerprint)
             return
+        self._failures.take_back(attempt.address)
         if len(self._proven) >= self._capacity:
             self._proven.popitem(last=False)
-        self._proven[fingerprint] = None
+        self._proven[attempt.fingerprint] = None
 
     def _fingerprint(self, credential: str) -> bytes:
         # Keyed BLAKE2b: a MAC like HMAC-SHA256, at a quarter of its cost on every /verify.
