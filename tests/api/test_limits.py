@@ -130,6 +130,25 @@ async def test_write_limits_can_be_turned_off(settings: Settings, clock: FrozenC
     assert {r.status_code for r in responses} == {201}
 
 
+async def test_the_verify_budget_works_with_the_write_budget_off(
+    settings: Settings, clock: FrozenClock, gate_secret: str
+) -> None:
+    app = create_app(
+        settings.replace(write_limit_per_minute=0, rate_limit_per_minute=LIMIT), clock=clock
+    )
+    headers = {"Authorization": f"Bearer {gate_secret}"}
+    async with running(app) as client_at:
+        client = client_at("203.0.113.10")
+        payments = [await _pay(client, n) for n in range(LIMIT + 2)]
+        scans = [
+            await client.post("/verify", json={"token": "x"}, headers=headers)
+            for _ in range(LIMIT + 1)
+        ]
+
+    assert {r.status_code for r in payments} == {201}
+    assert [r.status_code for r in scans] == [200] * LIMIT + [429]
+
+
 def test_the_limiter_holds_at_most_its_capacity_of_addresses() -> None:
     counter = WindowCounter(60.0, capacity=DEFAULT_CAPACITY)
     for n in range(50_000):

@@ -86,9 +86,13 @@ class RateLimits:
         )
         self._verify_per_address = _budget(settings.rate_limit_per_minute, "per client address")
         self._verify_per_gate = _budget(settings.rate_limit_per_minute, "per gate")
+        # Only the paths with a budget on: no address or hash is computed for the others.
+        self._paths = (WRITE_PATHS if self._writes else frozenset()) | (
+            {VERIFY_PATH} if self._verify_per_gate else frozenset()
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == ScopeType.HTTP and scope["path"] in LIMITED_PATHS:
+        if scope["type"] == ScopeType.HTTP and scope["path"] in self._paths:
             self._spend(scope)
         await self.app(scope, receive, send)
 
