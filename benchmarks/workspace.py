@@ -60,7 +60,9 @@ class Workspace:
             GYMGATE_DATABASE_URL=database_url,
             GYMGATE_KEYS_DIR=str(self.keys_dir),
             GYMGATE_ADMIN_TOKEN=self.admin_token,
-            GYMGATE_RATE_LIMIT_PER_MINUTE="0",  # the load comes from one address, on purpose
+            # The load comes from one address, on purpose: no budgets.
+            GYMGATE_RATE_LIMIT_PER_MINUTE="0",
+            GYMGATE_WRITE_LIMIT_PER_MINUTE="0",
         )
         return env
 

@@ -21,6 +21,10 @@ def test_empty_environment_gives_the_documented_defaults() -> None:
     assert settings.leeway_seconds == 30
     assert settings.issuer == "gymgate"
     assert settings.cors_origins == ()
+    assert settings.rate_limit_per_minute == 0
+    assert settings.write_limit_per_minute == 60
+    assert settings.auth_failures_per_minute == 10
+    assert settings.trusted_proxies == ()
 
 
 def test_every_contract_variable_is_parsed_into_its_typed_field() -> None:
@@ -51,6 +55,9 @@ def test_extra_variables_are_normalised() -> None:
             "GYMGATE_LEEWAY_SECONDS": "0",
             "GYMGATE_RATE_LIMIT_PER_MINUTE": "0",
             "GYMGATE_KEY_RELOAD_SECONDS": "2",
+            "GYMGATE_WRITE_LIMIT_PER_MINUTE": "0",
+            "GYMGATE_AUTH_FAILURES_PER_MINUTE": "5",
+            "GYMGATE_TRUSTED_PROXIES": " 10.0.0.1, 192.168.0.0/16 ,2001:db8::/32,,",
         }
     )
 
@@ -61,6 +68,9 @@ def test_extra_variables_are_normalised() -> None:
     assert settings.leeway_seconds == 0
     assert settings.rate_limit_per_minute == 0
     assert settings.key_reload_seconds == 2
+    assert settings.write_limit_per_minute == 0
+    assert settings.auth_failures_per_minute == 5
+    assert settings.trusted_proxies == ("10.0.0.1/32", "192.168.0.0/16", "2001:db8::/32")
 
 
 def test_variables_without_the_gymgate_prefix_are_ignored() -> None:
@@ -100,6 +110,10 @@ def test_an_unknown_gymgate_variable_fails_naming_it() -> None:
         ("GYMGATE_MAX_HEADER_BYTES", "0"),
         ("GYMGATE_HEADER_TIMEOUT_SECONDS", "0"),
         ("GYMGATE_MAX_CONNECTIONS", "unlimited"),
+        ("GYMGATE_WRITE_LIMIT_PER_MINUTE", "-1"),
+        ("GYMGATE_AUTH_FAILURES_PER_MINUTE", "0"),
+        ("GYMGATE_TRUSTED_PROXIES", "proxy.internal"),
+        ("GYMGATE_TRUSTED_PROXIES", "10.0.0.0/33"),
     ],
 )
 def test_an_invalid_value_fails_naming_the_variable(name: str, value: str) -> None:

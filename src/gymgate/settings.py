@@ -9,6 +9,7 @@ a typo fails at start-up instead of silently running with a default.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -52,8 +53,14 @@ SETTINGS_DOC: dict[str, str] = {
     "SQLITE_BUSY_TIMEOUT_MS": "how long SQLite waits for a lock before giving up (default 5000)",
     "CLEANUP_INTERVAL_SECONDS": "how often expired used-pass rows are swept (default 60)",
     "KEY_RELOAD_SECONDS": "how often a server checks keys/ for CLI changes (default 1)",
-    "RATE_LIMIT_PER_MINUTE": "requests per minute per client on the public write endpoints; "
-    "0 turns limiting off (default 0)",
+    "RATE_LIMIT_PER_MINUTE": "requests per minute to /verify per gate and per client address; "
+    "0 turns this limit off (default 0)",
+    "WRITE_LIMIT_PER_MINUTE": "requests per minute per client address to each of /create_payment "
+    "and /generate_qr; 0 turns this limit off (default 60)",
+    "AUTH_FAILURES_PER_MINUTE": "wrong gate secrets or admin tokens per minute per client address "
+    "before credentials not yet seen working get 429 (default 10)",
+    "TRUSTED_PROXIES": "comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-For "
+    "names the client (default none: the direct peer is the client)",
     "LOG_LEVEL": "DEBUG, INFO, WARNING or ERROR (default INFO)",
     "WEB_DIR": "directory of the web pages served at /, /scan and /admin (default: the "
     "project's web/)",
@@ -119,6 +126,18 @@ def _origins(value: str) -> tuple[str, ...]:
     return origins
 
 
+def _networks(value: str) -> tuple[str, ...]:
+    networks = []
+    for part in (part.strip() for part in value.split(",")):
+        if not part:
+            continue
+        try:
+            networks.append(str(ipaddress.ip_network(part, strict=False)))
+        except ValueError:
+            raise ValueError(f"{part!r} is not an IP address or CIDR network") from None
+    return tuple(networks)
+
+
 def _database_url(value: str) -> str:
     if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
         raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
@@ -177,6 +196,9 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "CLEANUP_INTERVAL_SECONDS": ("cleanup_interval_seconds", _positive_int),
     "KEY_RELOAD_SECONDS": ("key_reload_seconds", _positive_int),
     "RATE_LIMIT_PER_MINUTE": ("rate_limit_per_minute", _non_negative_int),
+    "WRITE_LIMIT_PER_MINUTE": ("write_limit_per_minute", _non_negative_int),
+    "AUTH_FAILURES_PER_MINUTE": ("auth_failures_per_minute", _positive_int),
+    "TRUSTED_PROXIES": ("trusted_proxies", _networks),
     "LOG_LEVEL": ("log_level", _one_of("DEBUG", "INFO", "WARNING", "ERROR")),
     "WEB_DIR": ("web_dir", lambda v: Path(_text(v))),
     "PAYMENT_PROVIDER": ("payment_provider", _payment_provider),
@@ -217,6 +239,9 @@ class Settings:
     cleanup_interval_seconds: int = 60
     key_reload_seconds: int = 1
     rate_limit_per_minute: int = 0
+    write_limit_per_minute: int = 60
+    auth_failures_per_minute: int = 10
+    trusted_proxies: tuple[str, ...] = ()
     log_level: str = "INFO"
     web_dir: Path | None = None
     payment_provider: str = "mock"

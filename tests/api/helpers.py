@@ -1,4 +1,5 @@
-"""Small helpers for API tests: pay, get a pass, scan it, read the audit, forge tokens."""
+"""Small helpers for API tests: pay, get a pass, scan it, read the audit, forge tokens, talk
+to an app from chosen client addresses."""
 
 from __future__ import annotations
 
@@ -6,9 +7,11 @@ import base64
 import io
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
 from typing import Any
 
+import httpx
 import jwt
 import zxingcpp
 from click.testing import CliRunner, Result
@@ -22,6 +25,7 @@ from gymgate.keystore import KeyEntry, KeySet, kid_for
 from tests.conftest import ADMIN_TOKEN
 
 Client = AsyncTestClient[Litestar]
+ClientAt = Callable[[str], httpx.AsyncClient]
 
 
 async def pay(client: Client, email: str = "ana@example.com", **extra: Any) -> dict[str, Any]:
@@ -107,3 +111,22 @@ def run_cli(env: Mapping[str, str], *args: str) -> Result:
     """`gymgate ARGS` in-process, with only the given GYMGATE_* variables set."""
     stray: dict[str, str | None] = {n: None for n in os.environ if n.startswith("GYMGATE_")}
     return CliRunner(env={**stray, **env}).invoke(main, list(args))
+
+
+@asynccontextmanager
+async def running(app: Litestar) -> AsyncIterator[ClientAt]:
+    """The app started once; `client_at(ip)` talks to it from that client address."""
+    clients: list[httpx.AsyncClient] = []
+
+    def client_at(address: str) -> httpx.AsyncClient:
+        # Litestar types its ASGI callable more narrowly than httpx expects; it is one.
+        transport = httpx.ASGITransport(app=app, client=(address, 40000))  # type: ignore[arg-type]
+        clients.append(httpx.AsyncClient(transport=transport, base_url="http://gymgate.test"))
+        return clients[-1]
+
+    async with AsyncTestClient(app=app):  # runs the lifespan
+        try:
+            yield client_at
+        finally:
+            for client in clients:
+                await client.aclose()

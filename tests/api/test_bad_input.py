@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -248,3 +249,64 @@ async def test_a_wrong_method_is_405_with_detail(client: Client, method: str, pa
     response = await client.request(method, path)
 
     assert_json_error(response, 405)
+
+
+def assert_nothing_logged_as_an_error(caplog: pytest.LogCaptureFixture) -> None:
+    """A client's bad input is not the server's error: no ERROR line, no traceback."""
+    loud = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+    assert loud == []
+
+
+DEEP = 5000
+DEEP_BODIES = {
+    "arrays": b"[" * DEEP + b"]" * DEEP,
+    "in-a-field": b'{"token": ' + b"[" * DEEP + b"]" * DEEP + b"}",
+    # Objects take six bytes a level: 2,500 levels still fit the default 16 KiB body limit.
+    "objects": b'{"a":' * 2500 + b"1" + b"}" * 2500,
+}
+
+
+@pytest.mark.parametrize("path", [*POST_PATHS, "/webhooks/payment"])
+@pytest.mark.parametrize("body", DEEP_BODIES.values(), ids=DEEP_BODIES.keys())
+async def test_json_nested_thousands_deep_is_400_not_a_500(
+    client: Client, caplog: pytest.LogCaptureFixture, path: str, body: bytes
+) -> None:
+    """Without a gate secret too: the body is refused before anything recurses into it."""
+    response = await client.post(path, content=body, headers={"content-type": "application/json"})
+
+    assert "nested too deeply" in assert_json_error(response, 400)
+    assert_nothing_logged_as_an_error(caplog)
+
+
+async def test_json_nested_a_few_levels_is_still_read(client: Client) -> None:
+    """The depth limit refuses abuse, not structure: this is an ordinary validation 400."""
+    nested = json.dumps({"email": {"a": [[{"b": [1, {"c": "[[[[{{{{"}]}]]}})
+
+    response = await client.post(
+        "/create_payment", content=nested, headers={"content-type": "application/json"}
+    )
+
+    detail = assert_json_error(response, 400)
+    assert "nested" not in detail
+
+
+@pytest.mark.parametrize(
+    "since",
+    ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"],
+    ids=["year-0", "year-10000"],
+)
+async def test_an_audit_since_outside_the_calendar_in_utc_is_400(
+    client: Client, caplog: pytest.LogCaptureFixture, since: str
+) -> None:
+    response = await client.get("/audit", params={"since": since}, headers=admin_headers())
+
+    assert "since" in assert_json_error(response, 400)
+    assert_nothing_logged_as_an_error(caplog)
+
+
+async def test_the_earliest_audit_since_in_utc_still_works(client: Client) -> None:
+    response = await client.get(
+        "/audit", params={"since": "0001-01-01T00:00:00Z"}, headers=admin_headers()
+    )
+
+    assert response.status_code == 200, response.text

@@ -1,11 +1,9 @@
 """Request limits: rate limits per client address and per gate (429 with Retry-After), JSON
-bodies only (415), and the configured body size (413)."""
+bodies only (415), the configured body size (413), and the limiter's bounded memory."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
@@ -15,38 +13,22 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select
 
 from gymgate.api import create_app
+from gymgate.api.windows import DEFAULT_CAPACITY, WindowCounter
 from gymgate.clock import FrozenClock
 from gymgate.models import AuditEvent
 from gymgate.runtime import Runtime
 from gymgate.settings import Settings
-from tests.api.helpers import new_pass
+from tests.api.helpers import new_pass, running
+from tests.conftest import START
 
 LIMIT = 3
-ClientAt = Callable[[str], httpx.AsyncClient]
-
-
-@asynccontextmanager
-async def running(app: Litestar) -> AsyncIterator[ClientAt]:
-    """The app started once; `client_at(ip)` talks to it from that client address."""
-    clients: list[httpx.AsyncClient] = []
-
-    def client_at(address: str) -> httpx.AsyncClient:
-        # Litestar types its ASGI callable more narrowly than httpx expects; it is one.
-        transport = httpx.ASGITransport(app=app, client=(address, 40000))  # type: ignore[arg-type]
-        clients.append(httpx.AsyncClient(transport=transport, base_url="http://gymgate.test"))
-        return clients[-1]
-
-    async with AsyncTestClient(app=app):  # runs the lifespan
-        try:
-            yield client_at
-        finally:
-            for client in clients:
-                await client.aclose()
 
 
 @pytest.fixture
 def limited(settings: Settings, clock: FrozenClock) -> Litestar:
-    return create_app(settings.replace(rate_limit_per_minute=LIMIT), clock=clock)
+    return create_app(
+        settings.replace(rate_limit_per_minute=LIMIT, write_limit_per_minute=LIMIT), clock=clock
+    )
 
 
 async def _audit_count(runtime: Runtime) -> int:
@@ -105,12 +87,83 @@ async def test_verify_is_limited_per_gate_and_per_client_address(
     assert await _audit_count(runtime) == LIMIT + 1  # a refused scan is not an attempt
 
 
-async def test_rate_limits_are_off_by_default(client: AsyncTestClient[Litestar]) -> None:
+async def test_verify_is_not_rate_limited_by_default(
+    client: AsyncTestClient[Litestar], gate_secret: str
+) -> None:
+    """Turnstiles often share one address: /verify has no budget unless one is configured."""
+    headers = {"Authorization": f"Bearer {gate_secret}"}
     responses = [
-        await client.post("/create_payment", json={"email": f"v{n}@example.com"}) for n in range(12)
+        await client.post("/verify", json={"token": "x"}, headers=headers) for _ in range(80)
     ]
 
+    assert {r.status_code for r in responses} == {200}
+
+
+async def test_the_write_endpoints_have_a_budget_by_default(
+    settings: Settings, clock: FrozenClock
+) -> None:
+    default = Settings().write_limit_per_minute
+    async with running(create_app(settings, clock=clock)) as client_at:
+        flooding = client_at("203.0.113.9")
+        allowed = [await _pay(flooding, n) for n in range(default)]
+        refused = await _pay(flooding, default)
+        clock.advance(60)
+        next_minute = await _pay(flooding, default + 1)
+
+    assert {r.status_code for r in allowed} == {201}
+    assert refused.status_code == 429
+    assert int(refused.headers["retry-after"]) >= 1
+    assert next_minute.status_code == 201
+
+
+async def test_write_limits_can_be_turned_off(settings: Settings, clock: FrozenClock) -> None:
+    app = create_app(settings.replace(write_limit_per_minute=0), clock=clock)
+    async with AsyncTestClient(app=app) as client:
+        responses = [
+            await client.post("/create_payment", json={"email": f"v{n}@example.com"})
+            for n in range(Settings().write_limit_per_minute + 5)
+        ]
+
     assert {r.status_code for r in responses} == {201}
+
+
+async def test_the_verify_budget_works_with_the_write_budget_off(
+    settings: Settings, clock: FrozenClock, gate_secret: str
+) -> None:
+    app = create_app(
+        settings.replace(write_limit_per_minute=0, rate_limit_per_minute=LIMIT), clock=clock
+    )
+    headers = {"Authorization": f"Bearer {gate_secret}"}
+    async with running(app) as client_at:
+        client = client_at("203.0.113.10")
+        payments = [await _pay(client, n) for n in range(LIMIT + 2)]
+        scans = [
+            await client.post("/verify", json={"token": "x"}, headers=headers)
+            for _ in range(LIMIT + 1)
+        ]
+
+    assert {r.status_code for r in payments} == {201}
+    assert [r.status_code for r in scans] == [200] * LIMIT + [429]
+
+
+def test_the_limiter_holds_at_most_its_capacity_of_addresses() -> None:
+    counter = WindowCounter(60.0, capacity=DEFAULT_CAPACITY)
+    for n in range(50_000):
+        counter.add(f"10.{n >> 16 & 255}.{n >> 8 & 255}.{n & 255}", now=START)
+
+    assert len(counter) == DEFAULT_CAPACITY
+    assert counter.count("10.0.195.79", START) == 1  # the newest stays
+    assert counter.count("10.0.0.0", START) == 0  # the oldest went
+
+
+def test_a_window_counts_again_from_zero_once_it_has_passed() -> None:
+    counter = WindowCounter(60.0)
+    counts = [counter.add("a", START + t) for t in (0, 1, 59)]
+
+    assert counts == [1, 2, 3]
+    assert counter.retry_after("a", START + 59.5) == 1
+    assert counter.count("a", START + 60) == 0
+    assert counter.add("a", START + 60) == 1
 
 
 @pytest.mark.parametrize(

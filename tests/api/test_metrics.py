@@ -140,7 +140,7 @@ async def test_a_415_is_counted_as_415_not_200(client: Client) -> None:
 
 
 async def test_a_429_is_counted_as_429_not_200(settings: Settings, clock: FrozenClock) -> None:
-    app = create_app(settings.replace(rate_limit_per_minute=1), clock=clock)
+    app = create_app(settings.replace(write_limit_per_minute=1), clock=clock)
     async with AsyncTestClient(app=app) as client:
         before = await samples(client)
 

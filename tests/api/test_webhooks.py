@@ -4,6 +4,7 @@ forward exactly once, whatever arrives forged, stale, twice or out of order."""
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -225,3 +226,33 @@ async def test_the_mock_provider_has_no_webhooks(settings: Settings, clock: Froz
 
     assert response.status_code == 404
     assert "mock" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    "header",
+    [b"t=\xb2,v1=00", b"t=" + b"9" * 4300 + b",v1=00", b"t=\xd9\xa3,v1=00", b"t=,v1=00"],
+    ids=["superscript-two", "4300-digits", "arabic-indic-digit", "empty"],
+)
+async def test_a_signature_timestamp_that_is_not_ascii_unix_time_is_400(
+    client: Client, caplog: pytest.LogCaptureFixture, header: bytes
+) -> None:
+    response = await client.post(
+        "/webhooks/payment", content=paid("evt_1"), headers={b"Stripe-Signature": header}
+    )
+
+    assert response.status_code == 400, response.text
+    assert "Stripe-Signature" in response.json()["detail"]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+
+
+async def test_a_signed_event_nested_thousands_deep_is_400(
+    client: Client, clock: FrozenClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Refused before the signature is checked, and read_event would refuse it too."""
+    deep = b'{"id": "evt_1", "data": ' + b"[" * 5000 + b"]" * 5000 + b"}"
+
+    response = await deliver(client, deep, clock)
+
+    assert response.status_code == 400, response.text
+    assert "nested too deeply" in response.json()["detail"]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]

@@ -110,7 +110,7 @@ def create_app(
     return Litestar(
         route_handlers=route_handlers,  # type: ignore[arg-type]
         lifespan=[lifespan],
-        on_app_init=[request_limits(settings)],
+        on_app_init=[request_limits(settings, clock)],
         middleware=[
             RequestIdMiddleware(),
             # Not on /verify: these per-request metrics cost ~45 µs a call, twice Litestar's own

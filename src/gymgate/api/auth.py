@@ -1,4 +1,6 @@
-"""Who may call what: gate secrets for /verify, the admin token for operator views."""
+"""Who may call what: gate secrets for /verify, the admin token for operator views.
+
+Wrong credentials are counted per client address and throttled (see api/throttle.py)."""
 
 from __future__ import annotations
 
@@ -14,6 +16,8 @@ from litestar.exceptions import (
 )
 from litestar.handlers.base import BaseRouteHandler
 
+from gymgate.api.client_address import client_address
+from gymgate.api.throttle import AuthThrottle, throttle_of
 from gymgate.metrics import record_auth_failure
 from gymgate.runtime import Runtime
 
@@ -47,8 +51,11 @@ def _admin_refusal(connection: ASGIConnection[Any, Any, Any, Any]) -> HTTPExcept
             "send the admin token as 'Authorization: Bearer <token>'",
             headers={"WWW-Authenticate": "Bearer"},
         )
+    throttle, address = _throttle_and_address(connection, runtime)
+    attempt = throttle.check(address, presented)
     if not hmac.compare_digest(presented.encode(), expected.encode()):
         return PermissionDeniedException("that admin token is not valid")
+    throttle.succeeded(attempt)
     return None
 
 
@@ -56,7 +63,13 @@ async def authenticated_gate(request: Request[Any, Any, Any]) -> str:
     """The name of the gate whose secret was presented; 401 otherwise."""
     runtime: Runtime = request.app.state.runtime
     secret = bearer_token(request)
-    gate = await runtime.gates.authenticate(secret) if secret else None
+    gate = None
+    if secret is not None:
+        throttle, address = _throttle_and_address(request, runtime)
+        attempt = throttle.check(address, secret)
+        gate = await runtime.gates.authenticate(secret)
+        if gate is not None:
+            throttle.succeeded(attempt)
     if gate is None:
         record_auth_failure("gate")
         raise NotAuthorizedException(
@@ -65,3 +78,10 @@ async def authenticated_gate(request: Request[Any, Any, Any]) -> str:
             headers={"WWW-Authenticate": "Bearer"},
         )
     return gate
+
+
+def _throttle_and_address(
+    connection: ASGIConnection[Any, Any, Any, Any], runtime: Runtime
+) -> tuple[AuthThrottle, str]:
+    address = client_address(connection.scope, runtime.settings.trusted_proxies)
+    return throttle_of(connection.app.state), address

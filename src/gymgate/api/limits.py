@@ -1,14 +1,24 @@
-"""Request limits added at app start: rate limits on the public write endpoints, JSON bodies only.
+"""Request limits added at app start: rate budgets, JSON bodies only, JSON not nested too deeply.
 
-Rate limits use Litestar's own RateLimitMiddleware, one budget per client IP and endpoint on
-/verify, /create_payment and /generate_qr, and one per gate credential on /verify (so a
-busy entrance behind one NAT address is still limited per turnstile). A refused request
-gets 429 with Retry-After. Budgets live in each process's memory: with several servers
-behind a balancer the effective limit is per server. `GYMGATE_RATE_LIMIT_PER_MINUTE=0`
-(the default) turns them off.
+Budgets (429 with Retry-After when spent), counted per client address as `client_address`
+sees it, in fixed one-minute windows held in this process's memory (with several servers
+behind a balancer the effective budget is per server):
+
+- /create_payment and /generate_qr: `GYMGATE_WRITE_LIMIT_PER_MINUTE` per address on each
+  endpoint, on by default (60), so nobody can fill the payments table from one machine;
+- /verify: `GYMGATE_RATE_LIMIT_PER_MINUTE` per address and per gate credential (so a busy
+  entrance behind one NAT address is still limited per turnstile); off by default (0), as a
+  gym's turnstiles often share one address.
+
+Each request costs a dictionary lookup or two (see api/windows.py); Litestar's own limiter,
+used before, decoded and re-encoded each client's whole history on every request.
 
 A body sent with a content type other than JSON is refused with 415 before it is parsed:
-HTML forms and `text/plain` cross-site posts cannot reach the API as JSON.
+HTML forms and `text/plain` cross-site posts cannot reach the API as JSON. A body nested
+deeper than MAX_JSON_DEPTH is refused with 400 while it is read, before any decoder recurses
+into it (see api/json_nesting.py).
+
+Failed authentication is throttled separately, by default, in api/throttle.py.
 
 Both refusals are answered here, not raised: an exception raised by a middleware is turned
 into a response by Litestar outside every middleware, so the Prometheus middleware counted
@@ -19,86 +29,111 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from typing import Any
 
-from litestar import Request
 from litestar.config.app import AppConfig
 from litestar.datastructures import Headers
 from litestar.enums import MediaType, ScopeType
-from litestar.exceptions import HTTPException, TooManyRequestsException
-from litestar.middleware.rate_limit import (
-    RateLimitConfig,
-    RateLimitMiddleware,
-    get_remote_address,
-)
+from litestar.exceptions import HTTPException, TooManyRequestsException, ValidationException
+from litestar.middleware.base import DefineMiddleware
 from litestar.response.base import ASGIResponse
 from litestar.serialization import encode_json
 from litestar.status_codes import HTTP_415_UNSUPPORTED_MEDIA_TYPE
-from litestar.types import ASGIApp, Receive, Scope, Send
+from litestar.types import ASGIApp, Receive, ReceiveMessage, Scope, Send
 
+from gymgate.api.client_address import client_address
+from gymgate.api.json_nesting import MAX_JSON_DEPTH, NestingCounter
+from gymgate.api.throttle import install_throttle
+from gymgate.api.windows import WindowCounter
+from gymgate.clock import Clock, SystemClock
 from gymgate.settings import Settings
 
-__all__ = ["LIMITED_PATHS", "request_limits"]
+__all__ = ["LIMITED_PATHS", "WRITE_PATHS", "RateLimits", "request_limits"]
 
-LIMITED_PATHS = frozenset({"/verify", "/create_payment", "/generate_qr"})
+# Public endpoints that create something; /passes/resend joins them when it exists.
+WRITE_PATHS = frozenset({"/create_payment", "/generate_qr", "/passes/resend"})
+VERIFY_PATH = "/verify"
+LIMITED_PATHS = WRITE_PATHS | {VERIFY_PATH}
+WINDOW_SECONDS = 60.0
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 
-class _RateLimit(RateLimitMiddleware):
-    """Litestar's limiter, with Retry-After and a detail a person can act on."""
+class _Budget:
+    """One budget: `per_minute` requests per key, keys counted in a bounded table."""
+
+    def __init__(self, per_minute: int, what: str) -> None:
+        self.per_minute = per_minute
+        self.what = what
+        self.counter = WindowCounter(WINDOW_SECONDS)
+
+    def refusal(self, key: str, now: float) -> TooManyRequestsException | None:
+        if self.counter.count(key, now) < self.per_minute:
+            return None
+        wait = self.counter.retry_after(key, now)
+        return TooManyRequestsException(
+            f"too many requests: at most {self.per_minute} a minute {self.what}; retry in {wait} s",
+            headers={
+                "Retry-After": str(wait),
+                "RateLimit-Limit": str(self.per_minute),
+                "RateLimit-Remaining": "0",
+                "RateLimit-Reset": str(wait),
+            },
+        )
+
+
+class RateLimits:
+    """429 for a client address (or, on /verify, a gate) over its budget this minute."""
+
+    def __init__(self, app: ASGIApp, settings: Settings, clock: Clock) -> None:
+        self.app = app
+        self._clock = clock
+        self._trusted = settings.trusted_proxies
+        self._writes = _budget(
+            settings.write_limit_per_minute, "per client address on this endpoint"
+        )
+        self._verify_per_address = _budget(settings.rate_limit_per_minute, "per client address")
+        self._verify_per_gate = _budget(settings.rate_limit_per_minute, "per gate")
+        # Only the paths with a budget on: no address or hash is computed for the others.
+        self._paths = (WRITE_PATHS if self._writes else frozenset()) | (
+            {VERIFY_PATH} if self._verify_per_gate else frozenset()
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        try:
-            await super().__call__(scope, receive, send)
-        except TooManyRequestsException as refused:
-            headers = dict(refused.headers or {})
-            wait = max(1, int(headers.get(self.config.rate_limit_reset_header_key, "1")))
-            detail = (
-                f"too many requests: at most {self.max_requests} a {self.unit} "
-                f"{self.scope_description}; retry in {wait} s"
-            )
-            retry = TooManyRequestsException(detail, headers={**headers, "Retry-After": str(wait)})
-            await _answer(retry, scope, receive, send)
+        if scope["type"] == ScopeType.HTTP and scope["path"] in self._paths:
+            refused = self._spend(scope)
+            if refused is not None:
+                await _answer(refused, scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
-    @property
-    def scope_description(self) -> str:
-        per_gate = self.get_identifier_for_request is _per_gate
-        return "per gate" if per_gate else "per client address on this endpoint"
+    def _spend(self, scope: Scope) -> TooManyRequestsException | None:
+        """Count this request against its budgets, or the 429 (counting nothing)."""
+        address = client_address(scope, self._trusted)
+        if scope["path"] == VERIFY_PATH:
+            charges = [(self._verify_per_address, address), (self._verify_per_gate, _gate(scope))]
+        else:
+            charges = [(self._writes, f"{address} {scope['path']}")]
+        now = self._clock.now()
+        for budget, key in charges:
+            if budget is not None and (refused := budget.refusal(key, now)) is not None:
+                return refused
+        for budget, key in charges:
+            if budget is not None:
+                budget.counter.add(key, now)
+        return None
 
 
-def _per_client(request: Request[Any, Any, Any]) -> str:
-    return f"ip {get_remote_address(request)} {request.url.path}"
+def _budget(per_minute: int, what: str) -> _Budget | None:
+    return _Budget(per_minute, what) if per_minute > 0 else None
 
 
-def _per_gate(request: Request[Any, Any, Any]) -> str:
+def _gate(scope: Scope) -> str:
     # The presented credential, hashed: the limiter's memory never holds a gate secret.
-    presented = request.headers.get("authorization", "")
-    return "gate " + hashlib.sha256(presented.encode("utf-8", "replace")).hexdigest()
-
-
-def _is_limited(request: Request[Any, Any, Any]) -> bool:
-    return request.url.path in LIMITED_PATHS
-
-
-def _is_verify(request: Request[Any, Any, Any]) -> bool:
-    return request.url.path == "/verify"
-
-
-def _rate_limits(per_minute: int) -> list[RateLimitConfig]:
-    return [
-        RateLimitConfig(
-            rate_limit=("minute", per_minute),
-            identifier_for_request=identify,
-            check_throttle_handler=applies,
-            middleware_class=_RateLimit,
-            store="rate_limit",
-        )
-        for identify, applies in ((_per_client, _is_limited), (_per_gate, _is_verify))
-    ]
+    presented = next((value for name, value in scope["headers"] if name == b"authorization"), b"")
+    return hashlib.sha256(presented).hexdigest()
 
 
 class JsonBodiesOnly:
-    """415 for a request body whose declared content type is not JSON."""
+    """415 for a body whose declared content type is not JSON; 400 for JSON nested too deeply."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -116,7 +151,23 @@ class JsonBodiesOnly:
                 )
                 await _answer(refused, scope, receive, send)
                 return
+            receive = _refusing_deep_json(receive)
         await self.app(scope, receive, send)
+
+
+def _refusing_deep_json(receive: Receive) -> Receive:
+    """`receive`, raising 400 as soon as the body read so far nests too deeply."""
+    nesting = NestingCounter()
+
+    async def receive_checked() -> ReceiveMessage:
+        message = await receive()
+        if message["type"] == "http.request" and not nesting.feed(message.get("body", b"")):
+            raise ValidationException(
+                f"JSON nested too deeply: at most {MAX_JSON_DEPTH} levels of [ ] and {{ }}"
+            )
+        return message
+
+    return receive_checked
 
 
 async def _answer(error: HTTPException, scope: Scope, receive: Receive, send: Send) -> None:
@@ -134,14 +185,17 @@ def _is_json(media_type: str) -> bool:
     )
 
 
-def request_limits(settings: Settings) -> Callable[[AppConfig], AppConfig]:
-    """An `on_app_init` hook adding the limits above to an app's middleware."""
+def request_limits(
+    settings: Settings, clock: Clock | None = None
+) -> Callable[[AppConfig], AppConfig]:
+    """An `on_app_init` hook adding the limits above, and the login throttle, to an app."""
 
     def add_limits(config: AppConfig) -> AppConfig:
+        time = clock or SystemClock()
         config.middleware.append(JsonBodiesOnly)
-        if settings.rate_limit_per_minute > 0:
-            for limit in _rate_limits(settings.rate_limit_per_minute):
-                config.middleware.append(limit.middleware)
+        if settings.write_limit_per_minute > 0 or settings.rate_limit_per_minute > 0:
+            config.middleware.append(DefineMiddleware(RateLimits, settings=settings, clock=time))
+        install_throttle(config.state, settings.auth_failures_per_minute, time)
         return config
 
     return add_limits

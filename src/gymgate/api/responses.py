@@ -28,7 +28,8 @@ _MEANING = {
     409: "the payment's state forbids it (refunded, or not refundable)",
     413: "the body is larger than GYMGATE_MAX_BODY_BYTES",
     415: "the body is not declared as JSON",
-    429: "too many requests from this client or gate; retry after Retry-After seconds",
+    429: "too many requests from this client or gate, or too many wrong credentials from this "
+    "address; retry after Retry-After seconds",
     502: "the payment provider did not answer properly",
     503: "the database or the key set is unavailable; nothing was recorded; retry after "
     "Retry-After seconds",

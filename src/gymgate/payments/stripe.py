@@ -50,6 +50,7 @@ __all__ = [
 DEFAULT_API_BASE = "https://api.stripe.com"
 DEFAULT_TOLERANCE_SECONDS = 300  # Stripe's own libraries use five minutes
 REQUEST_TIMEOUT_SECONDS = 15.0
+MAX_TIMESTAMP_DIGITS = 12  # unix time has 10 digits until the year 2286
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,12 +95,18 @@ def signature_header(payload: bytes, secret: str, timestamp: int) -> str:
     return f"t={timestamp},v1={sign(payload, secret, timestamp)}"
 
 
+def _is_unix_time(text: str) -> bool:
+    """ASCII digits, at most 12 of them: str.isdigit() also takes '²', which int() refuses,
+    and a 4,300-digit number trips int()'s own limit."""
+    return 0 < len(text) <= MAX_TIMESTAMP_DIGITS and text.isascii() and text.isdigit()
+
+
 def _parse_header(header: str) -> tuple[int, list[str]]:
     timestamp: int | None = None
     signatures: list[str] = []
     for item in header.split(","):
         key, _, value = item.strip().partition("=")
-        if key == "t" and value.isdigit():
+        if key == "t" and _is_unix_time(value):
             timestamp = int(value)
         elif key == "v1" and value:
             signatures.append(value)  # several while the endpoint's secret is being rolled
@@ -149,6 +156,8 @@ def read_event(payload: bytes) -> PaymentEvent:
         event = json.loads(payload)
     except ValueError:
         raise WebhookRejected("the event body is not JSON") from None
+    except RecursionError:  # thousands of nested brackets: bad input, not a crash
+        raise WebhookRejected("the event body is JSON nested too deeply") from None
     if not isinstance(event, dict):
         raise WebhookRejected("the event body is not a JSON object")
     event_id, kind, data = event.get("id"), event.get("type"), event.get("data")

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from litestar import Controller, get
 from litestar.di import NamedDependency
+from litestar.exceptions import ValidationException
 from litestar.params import FromQuery, Parameter
 
 from gymgate.api.auth import require_admin
@@ -38,6 +39,13 @@ def _filter(
 ) -> AuditFilter:
     if since is not None and since.tzinfo is None:
         since = since.replace(tzinfo=UTC)  # a time without an offset is read as UTC
+    if since is not None:
+        try:
+            since = since.astimezone(UTC)  # stored times are UTC: year 1 at +01:00 is not one
+        except OverflowError:
+            raise ValidationException(
+                "since is out of range: its UTC time is before year 1 or after 9999"
+            ) from None
     return AuditFilter(result=result, reason=reason, gate=gate, pass_id=pass_id, since=since)
 
 
@@ -46,7 +54,7 @@ class OperatorController(Controller):
     guards = [require_admin]
     security = [{"bearer": []}]
 
-    @get("/audit", summary="Audit log, newest first", responses=errors(400, 401, 403, 503))
+    @get("/audit", summary="Audit log, newest first", responses=errors(400, 401, 403, 429, 503))
     async def audit(
         self,
         runtime: NamedDependency[Runtime],
@@ -83,7 +91,7 @@ class OperatorController(Controller):
     @get(
         "/audit/summary",
         summary="Totals by result and reason",
-        responses=errors(400, 401, 403, 503),
+        responses=errors(400, 401, 403, 429, 503),
     )
     async def summary(
         self,
@@ -96,7 +104,7 @@ class OperatorController(Controller):
         totals = await runtime.audit.summary(_filter(result, reason, gate, None, since))
         return AuditSummaryResponse(totals.total, totals.by_result, totals.by_reason)
 
-    @get("/keys", summary="Signing keys and their status", responses=errors(401, 403))
+    @get("/keys", summary="Signing keys and their status", responses=errors(401, 403, 429))
     async def keys(self, runtime: NamedDependency[Runtime]) -> KeyListResponse:
         return KeyListResponse(
             items=[
