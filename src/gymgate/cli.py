@@ -8,6 +8,7 @@ import logging
 import os
 import sys
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -21,6 +22,7 @@ from gymgate.keyfiles import write_public_file
 from gymgate.keystore import KeySet, KeyStore
 from gymgate.runtime import Runtime, pass_verifier
 from gymgate.services.audit import AuditFilter
+from gymgate.services.gates import enrollment_code
 from gymgate.settings import Settings
 from gymgate.storage import (
     backend_of,
@@ -211,24 +213,71 @@ def gates() -> None:
 def add_gate_command(context: click.Context, name: str) -> None:
     """Create a scanner credential for gate NAME; prints its secret on the last line.
 
-    The secret is shown once: only its hash is stored.
+    The secret is shown once: only its hash is stored. The line before it is an enrollment
+    code a scanner page can scan or paste (it trades it for a secret of its own).
 
         SECRET=$(gymgate gates add front-door | tail -n1)
     """
     secret = _with_runtime(_settings(context), lambda runtime: runtime.gates.add(name))
-    click.echo(f"gate {name} created; its secret (shown only now):\n{secret}")
+    click.echo(f"gate {name} created; enrollment code, then its secret (shown only now):")
+    click.echo(enrollment_code(name, secret))
+    click.echo(secret)
+
+
+@gates.command(name="rotate")
+@click.argument("name")
+@click.pass_context
+def rotate_gate_command(context: click.Context, name: str) -> None:
+    """Give gate NAME a new secret (printed on the last line); the old one stops working
+    on every server within a few seconds."""
+    secret = _with_runtime(_settings(context), lambda runtime: runtime.gates.rotate(name))
+    click.echo(f"gate {name} has a new secret; enrollment code, then the secret:")
+    click.echo(enrollment_code(name, secret))
+    click.echo(secret)
+
+
+@gates.command(name="revoke")
+@click.argument("name")
+@click.pass_context
+def revoke_gate_command(context: click.Context, name: str) -> None:
+    """Revoke gate NAME: its secret stops working on every server within a few seconds."""
+    _with_runtime(_settings(context), lambda runtime: runtime.gates.revoke(name))
+    click.echo(f"gate {name} revoked: its secret is refused (401) within a few seconds")
 
 
 @gates.command(name="list")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
 @click.pass_context
-def list_gates_command(context: click.Context) -> None:
-    """List gate names and when they were created."""
+def list_gates_command(context: click.Context, as_json: bool) -> None:
+    """List gates: created, revoked, last seen (any call) and last sync, pending uploads."""
 
-    async def work(runtime: Runtime) -> list[tuple[str, str]]:
-        return [(g.name, to_iso(g.created_at)) for g in await runtime.gates.list()]
+    def when(moment: datetime | None) -> str | None:
+        return to_iso(moment) if moment is not None else None
 
-    for name, created in _with_runtime(_settings(context), work):
-        click.echo(f"{name:<24}{created}")
+    async def work(runtime: Runtime) -> list[dict[str, Any]]:
+        return [
+            {
+                "name": g.name,
+                "created_at": to_iso(g.created_at),
+                "revoked_at": when(g.revoked_at),
+                "last_seen_at": when(g.last_seen_at),
+                "last_sync_at": when(g.last_sync_at),
+                "pending_uploads": g.pending_uploads,
+            }
+            for g in await runtime.gates.list()
+        ]
+
+    rows = _with_runtime(_settings(context), work)
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    click.echo(f"{'NAME':<24}{'CREATED':<29}{'REVOKED':<29}{'LAST SEEN':<29}LAST SYNC (PENDING)")
+    for row in rows:
+        click.echo(
+            f"{row['name']:<24}{row['created_at']:<29}{row['revoked_at'] or '-':<29}"
+            f"{row['last_seen_at'] or '-':<29}{row['last_sync_at'] or '-'}"
+            f" ({row['pending_uploads']})"
+        )
 
 
 @main.command()

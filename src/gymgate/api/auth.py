@@ -12,7 +12,10 @@ from litestar.handlers.base import BaseRouteHandler
 
 from gymgate.runtime import Runtime
 
-__all__ = ["authenticated_gate", "bearer_token", "require_admin"]
+__all__ = ["REVOKED_GATE_DETAIL", "authenticated_gate", "bearer_token", "require_admin"]
+
+# A gate agent matches this to say "this gate was revoked" rather than "wrong gate secret".
+REVOKED_GATE_DETAIL = "this gate was revoked: an operator must add or enroll it again"
 
 
 def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
@@ -44,6 +47,10 @@ async def authenticated_gate(request: Request[Any, Any, Any]) -> str:
     runtime: Runtime = request.app.state.runtime
     secret = bearer_token(request)
     gate = await runtime.gates.authenticate(secret) if secret else None
+    if gate is None and secret and runtime.gates.was_revoked(secret):
+        raise NotAuthorizedException(
+            REVOKED_GATE_DETAIL, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}
+        )
     if gate is None:
         raise NotAuthorizedException(
             "a valid gate secret is required: 'Authorization: Bearer <secret>' "

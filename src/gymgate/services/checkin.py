@@ -11,7 +11,7 @@ from __future__ import annotations
 from gymgate.clock import Clock, to_datetime
 from gymgate.decisions import Decision, token_fingerprint, verify_offline
 from gymgate.keystore import KeyLookup
-from gymgate.storage import Scan, Storage
+from gymgate.storage import Scan, ScanRecorder
 from gymgate.tokens import TokenVerifier
 
 __all__ = ["CheckIn"]
@@ -21,7 +21,7 @@ class CheckIn:
     """The gate's use case: one scan in, one decision out, its audit row committed."""
 
     def __init__(
-        self, storage: Storage, verifier: TokenVerifier, keys: KeyLookup, clock: Clock
+        self, storage: ScanRecorder, verifier: TokenVerifier, keys: KeyLookup, clock: Clock
     ) -> None:
         self._storage = storage
         self._verifier = verifier
