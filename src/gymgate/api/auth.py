@@ -11,11 +11,9 @@ from litestar.exceptions import NotAuthorizedException, PermissionDeniedExceptio
 from litestar.handlers.base import BaseRouteHandler
 
 from gymgate.runtime import Runtime
+from gymgate.services.gates import REVOKED_GATE_DETAIL
 
-__all__ = ["REVOKED_GATE_DETAIL", "authenticated_gate", "bearer_token", "require_admin"]
-
-# A gate agent matches this to say "this gate was revoked" rather than "wrong gate secret".
-REVOKED_GATE_DETAIL = "this gate was revoked: an operator must add or enroll it again"
+__all__ = ["authenticated_gate", "bearer_token", "require_admin"]
 
 
 def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:

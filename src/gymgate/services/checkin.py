@@ -32,5 +32,5 @@ class CheckIn:
         """Decide and record one scan; the audit row is committed before this returns."""
         now = self._clock.now()
         verdict = verify_offline(self._verifier, self._keys, token, now)
-        scan = Scan(verdict, gate, to_datetime(now), token_fingerprint(token))
+        scan = Scan(verdict, gate, to_datetime(now), token_fingerprint(token), token)
         return await self._storage.record_scan(scan)

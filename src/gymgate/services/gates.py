@@ -25,12 +25,15 @@ from gymgate.storage import Storage
 
 __all__ = [
     "ENROLLMENT_PREFIX",
+    "REVOKED_GATE_DETAIL",
     "Gates",
     "enrollment_code",
     "parse_enrollment_code",
     "secret_digest",
 ]
 
+# A gate agent matches this to say "this gate was revoked" rather than "wrong gate secret".
+REVOKED_GATE_DETAIL = "this gate was revoked: an operator must add or enroll it again"
 _GATE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 ENROLLMENT_PREFIX = "gymgate-gate:1:"
 

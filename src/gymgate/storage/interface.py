@@ -48,6 +48,9 @@ class Scan:
     gate: str
     at: datetime
     fingerprint: str
+    # The token itself: only the gate agent's local store keeps it (to upload the decision
+    # later); servers record the fingerprint and never store a whole token.
+    token: str | None = None
 
 
 class ScanRecorder(Protocol):
