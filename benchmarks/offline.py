@@ -23,7 +23,7 @@ from benchmarks.workspace import Workspace
 from gymgate.gate.agent import Agent, AgentOptions
 from gymgate.gate.client import GateClient
 from gymgate.gate.store import LocalStore, SyncedRules
-from gymgate.gate.sync import sync_round
+from gymgate.gate.sync import SyncResult, sync_round
 
 __all__ = ["main"]
 
@@ -53,6 +53,17 @@ async def _decide(agent: Agent, tokens: list[str]) -> float:
     return len(tokens) / (time.perf_counter() - started)
 
 
+async def _sync(server: str, secret: str, store: LocalStore) -> tuple[SyncResult, float]:
+    """One sync round uploading every pending decision; its result and its seconds."""
+    client = GateClient(server, secret, timeout=5, sync_timeout=120)
+    try:
+        started = time.perf_counter()
+        result = await sync_round(client, store)
+        return result, time.perf_counter() - started
+    finally:
+        await client.close()
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory(prefix="gymgate-offline-bench-") as scratch:
         root = Path(scratch)
@@ -74,11 +85,7 @@ def main() -> None:
         shutil.copyfile(workspace.template, database)
         secret = workspace.add_gate(url)
         with Server(gymgate_serve(port), port=port, env=env, workdir=root):
-            client = GateClient(f"http://127.0.0.1:{port}", secret, timeout=5, sync_timeout=60)
-            started = time.perf_counter()
-            result = asyncio.run(sync_round(client, store))
-            sync_seconds = time.perf_counter() - started
-            asyncio.run(client.close())
+            result, sync_seconds = asyncio.run(_sync(f"http://127.0.0.1:{port}", secret, store))
         assert result.remaining == 0, result
         assert result.uploaded == len(tokens), result
         figures = {

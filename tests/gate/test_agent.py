@@ -140,6 +140,7 @@ def test_a_gate_that_never_synced_is_unavailable(tmp_path: Path) -> None:
     assert "never synced" in answers[0]["detail"]
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_stale_offline_data_is_unavailable(live_server: LiveServer, tmp_path: Path) -> None:
     box = add_gate_box(live_server, tmp_path, "north")
     issued = new_pass(live_server, "ana@example.com")
@@ -151,6 +152,7 @@ def test_stale_offline_data_is_unavailable(live_server: LiveServer, tmp_path: Pa
     assert "freshness limit" in answers[0]["detail"]
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_on_allow_runs_the_relay_command_for_allows_only(
     live_server: LiveServer, tmp_path: Path
 ) -> None:

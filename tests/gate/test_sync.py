@@ -17,6 +17,7 @@ pytestmark = pytest.mark.e2e
 REVOKE_SECONDS = 15.0
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_sync_with_a_wrong_secret_says_so(live_server: LiveServer, tmp_path: Path) -> None:
     box = add_gate_box(live_server, tmp_path, "north")
     box.secret_file.write_text("not-the-secret\n")
@@ -27,6 +28,7 @@ def test_sync_with_a_wrong_secret_says_so(live_server: LiveServer, tmp_path: Pat
     assert synced.stderr.strip().splitlines() == ["Error: wrong gate secret"]
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_sync_of_a_revoked_gate_says_so(live_server: LiveServer, tmp_path: Path) -> None:
     box = add_gate_box(live_server, tmp_path, "north")
     assert httpx.post(live_server.url + "/gates/north/revoke", headers=ADMIN).status_code == 200

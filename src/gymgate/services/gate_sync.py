@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 
 from gymgate.clock import Clock, to_datetime
 from gymgate.decisions import token_fingerprint, verify_offline
@@ -85,18 +85,15 @@ class GateSync:
         now = self._clock.now()
         valid_after = int(now) - self._verifier.leeway  # expires_at + leeway > now
         start = parse_cursor(since)
+        query = select(UsedPass).where(UsedPass.expires_at > valid_after)
+        if start is not None:  # every revocation, but only the uses since the cursor
+            learned = func.coalesce(UsedPass.recorded_at, UsedPass.at)
+            query = query.where(or_(UsedPass.state == "revoked", learned >= start - CURSOR_OVERLAP))
         async with self._storage.reading() as session:
-            rows = list(
-                await session.scalars(select(UsedPass).where(UsedPass.expires_at > valid_after))
-            )
+            rows = list(await session.scalars(query))
         await self._gates.record_sync(gate, pending_uploads)
         revoked = [_entry(r) for r in rows if r.state == "revoked"]
-        used = [
-            _entry(r)
-            for r in rows
-            if r.state == "used"
-            and (start is None or (r.recorded_at or r.at) >= start - CURSOR_OVERLAP)
-        ]
+        used = [_entry(r) for r in rows if r.state == "used"]
         return GateState(now, self._keys.current().jwks(), revoked, used, f"{now:.6f}")
 
     async def upload(self, gate: str, decisions: Sequence[OfflineDecision]) -> list[OfflineRecord]:
