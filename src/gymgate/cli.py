@@ -434,14 +434,42 @@ def _gate_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
-def _read_secret(path: Path) -> str:
+def _read_secret(path: Path, server: str) -> str:
+    """The gate's secret from its file. An enrollment code there is first exchanged for a
+    secret of the gate's own, which replaces it in the file (mode 0600)."""
+    from gymgate.gate import GateClient, GateRefused, ServerUnreachable
+    from gymgate.services.gates import ENROLLMENT_PREFIX, parse_enrollment_code
+
     try:
         secret = path.read_text().strip()
     except OSError as error:
         raise click.ClickException(f"cannot read the gate secret from {path}: {error}") from None
     if not secret:
         raise click.ClickException(f"{path} is empty: put the gate's secret in it")
-    return secret
+    if not secret.startswith(ENROLLMENT_PREFIX):
+        return secret
+    _, code_secret = _run(lambda: parse_enrollment_code(secret))
+
+    async def enroll() -> str:
+        client = GateClient(server, code_secret, timeout=30, sync_timeout=30)
+        try:
+            return await client.enroll()
+        finally:
+            await client.close()
+
+    try:
+        own = asyncio.run(enroll())
+    except GateRefused:
+        raise click.ClickException("that enrollment code was already used or revoked") from None
+    except ServerUnreachable as error:
+        raise click.ClickException(f"server unreachable: {error}") from None
+    partial = path.with_name(path.name + ".new")
+    partial.write_text("")
+    partial.chmod(0o600)
+    partial.write_text(own + "\n")
+    partial.replace(path)
+    click.echo(f"enrolled: {path} now holds this gate's own secret", err=True)
+    return own
 
 
 def _duration(_: click.Context, __: click.Parameter, value: str) -> float:
@@ -503,7 +531,7 @@ def gate_run(
     from gymgate.gate.agent import AgentOptions
 
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(message)s")
-    secret = _read_secret(secret_file)
+    secret = _read_secret(secret_file, server)
     options = AgentOptions(timeout, max_offline, sync_every, on_allow)
 
     async def lines() -> AsyncIterator[str]:
@@ -539,7 +567,7 @@ def gate_sync(server: str, secret_file: Path, state_dir: Path, timeout: float) -
     from gymgate.gate import GateClient, GateRefused, LocalStore, ServerUnreachable, sync_round
     from gymgate.gate.client import ServerRejected
 
-    secret = _read_secret(secret_file)
+    secret = _read_secret(secret_file, server)
 
     async def body() -> str:
         store = LocalStore(state_dir)

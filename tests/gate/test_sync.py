@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import stat
 import subprocess
 import time
 from pathlib import Path
@@ -10,7 +11,7 @@ import httpx
 import pytest
 from testkit.live_server import LiveServer, gymgate_command
 
-from tests.gate.conftest import ADMIN, UNREACHABLE, add_gate_box
+from tests.gate.conftest import ADMIN, UNREACHABLE, GateBox, add_gate_box
 
 pytestmark = pytest.mark.e2e
 
@@ -76,3 +77,22 @@ def test_gates_revoke_on_the_cli_stops_a_running_server_within_seconds(
         ).status_code
         time.sleep(0.2)  # polling for a deadline, not racing
     assert status == 401
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_an_enrollment_code_in_the_secret_file_is_exchanged_once(
+    live_server: LiveServer, tmp_path: Path
+) -> None:
+    created = httpx.post(live_server.url + "/gates", json={"name": "north"}, headers=ADMIN)
+    code = created.json()["enrollment_code"]
+    box = GateBox("north", tmp_path / "gate.secret", tmp_path / "st")
+    box.secret_file.write_text(code + "\n")
+
+    synced = box.sync(live_server.url)
+
+    assert synced.returncode == 0, synced.stderr
+    own = box.secret_file.read_text().strip()
+    assert own not in code
+    assert stat.S_IMODE(box.secret_file.stat().st_mode) == 0o600
+    box.secret_file.write_text(code + "\n")
+    assert box.sync(live_server.url).stderr.strip().endswith("already used or revoked")

@@ -48,6 +48,11 @@ class GateClient:
         """The server's decision (the /verify body)."""
         return await self._call("POST", "/verify", json={"token": token})
 
+    async def enroll(self) -> str:
+        """Trade the enrollment code's secret (this client's) for the gate's own."""
+        body = await self._call("POST", "/gate/enroll", timeout=self._sync_timeout)
+        return str(body["secret"])
+
     async def state(self, since: str | None, pending: int) -> dict[str, Any]:
         params: dict[str, Any] = {"pending": pending}
         if since:
