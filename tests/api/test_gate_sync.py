@@ -301,3 +301,16 @@ async def test_a_gate_not_heard_from_for_minutes_is_not_online(
     gates = (await client.get("/gates", headers=admin_headers())).json()["items"]
 
     assert [(g["name"], g["online"]) for g in gates] == [("front-door", False)]
+
+
+async def test_an_id_sent_twice_in_one_upload_is_recorded_once(
+    client: Client, gate_secret: str
+) -> None:
+    issued = await new_pass(client)
+    decision = allow("twice-in-one", issued["token"], START)
+
+    body = await upload(client, gate_secret, decision, decision)
+
+    assert body["acknowledged"] == ["twice-in-one", "twice-in-one"]
+    assert body["conflicts"] == []
+    assert len(await audit_items(client)) == 1

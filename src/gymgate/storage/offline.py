@@ -9,6 +9,7 @@ its row and adds nothing.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -55,17 +56,25 @@ def record_offline_scans(
     connection: Connection, insert: InsertFor, scans: Sequence[OfflineScan]
 ) -> list[OfflineRecord]:
     """In the caller's transaction: each scan's admission (if an allow) and audit row, once."""
-    return [_record_one(connection, insert, scan) for scan in scans]
+    known = connection.execute(
+        select(
+            AuditEvent.decision_id, AuditEvent.result, AuditEvent.reason, AuditEvent.conflict
+        ).where(AuditEvent.decision_id.in_({scan.decision_id for scan in scans}))
+    )
+    recorded = {
+        decision_id: OfflineRecord(decision_id, False, result, reason, conflict)
+        for decision_id, result, reason, conflict in known
+        if decision_id is not None
+    }
+    records = []
+    for scan in scans:
+        record = recorded.get(scan.decision_id) or _record_one(connection, insert, scan)
+        recorded[scan.decision_id] = dataclasses.replace(record, new=False)  # a repeat in scans
+        records.append(record)
+    return records
 
 
 def _record_one(connection: Connection, insert: InsertFor, scan: OfflineScan) -> OfflineRecord:
-    earlier = connection.execute(
-        select(AuditEvent.result, AuditEvent.reason, AuditEvent.conflict).where(
-            AuditEvent.decision_id == scan.decision_id
-        )
-    ).first()
-    if earlier is not None:
-        return OfflineRecord(scan.decision_id, False, earlier[0], earlier[1], earlier[2])
     conflict = _admit(connection, insert, scan) if scan.result == "allow" else None
     claims = scan.claims
     connection.execute(
