@@ -20,6 +20,7 @@ from gymgate.api.client_address import client_address
 from gymgate.api.throttle import AuthThrottle, throttle_of
 from gymgate.metrics import record_auth_failure
 from gymgate.runtime import Runtime
+from gymgate.services.gates import REVOKED_GATE_DETAIL
 
 __all__ = ["authenticated_gate", "bearer_token", "require_admin"]
 
@@ -70,6 +71,11 @@ async def authenticated_gate(request: Request[Any, Any, Any]) -> str:
         gate = await runtime.gates.authenticate(secret)
         if gate is not None:
             throttle.succeeded(attempt)
+    if gate is None and secret and runtime.gates.was_revoked(secret):
+        record_auth_failure("gate")
+        raise NotAuthorizedException(
+            REVOKED_GATE_DETAIL, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}
+        )
     if gate is None:
         record_auth_failure("gate")
         raise NotAuthorizedException(
