@@ -9,6 +9,7 @@
     ├── PaymentNotCompleted    a pass was asked for an unpaid payment
     ├── PaymentConflict        refund of a non-refundable payment; pass of a refunded one
     ├── AlreadyExists          a name or key that must be unique is taken
+    ├── KeyConflict            a key's status forbids the change (retiring the active key)
     ├── StorageUnavailable     the database cannot be reached or stays locked
     └── TokenRejected          a token fails verification; `.reason` is the gate's deny reason
 
@@ -25,6 +26,7 @@ __all__ = [
     "ConfigError",
     "GymgateError",
     "InvalidInput",
+    "KeyConflict",
     "KeyStoreError",
     "NotFound",
     "PaymentConflict",
@@ -76,3 +78,7 @@ class TokenRejected(GymgateError):
     def __init__(self, reason: DenyReason, message: str = "") -> None:
         super().__init__(message or reason)
         self.reason: DenyReason = reason
+
+
+class KeyConflict(GymgateError):
+    """A signing key's status forbids the change: the active key cannot be retired."""

@@ -25,7 +25,9 @@ from gymgate.services.checkin import CheckIn
 from gymgate.services.gates import Gates
 from gymgate.services.passes import Passes
 from gymgate.services.payment_events import PaymentEvents
+from gymgate.services.payment_lookup import PaymentLookup
 from gymgate.services.payments import Payments
+from gymgate.services.signing_keys import SigningKeys
 from gymgate.services.sweep import UsedPassSweeper
 from gymgate.settings import Settings
 from gymgate.storage import Storage, open_storage
@@ -61,6 +63,8 @@ class Runtime:
     audit: AuditLog
     gates: Gates
     sweeper: UsedPassSweeper
+    payment_lookup: PaymentLookup
+    signing_keys: SigningKeys
 
     @classmethod
     @asynccontextmanager
@@ -91,7 +95,8 @@ class Runtime:
         clock: Clock,
         provider: PaymentProvider | None = None,
     ) -> Runtime:
-        keys = ReloadingKeySet(KeyStore(settings.keys_dir), settings.key_reload_seconds)
+        store = KeyStore(settings.keys_dir)
+        keys = ReloadingKeySet(store, settings.key_reload_seconds)
         provider = provider or configured_provider(settings)
         return cls(
             settings=settings,
@@ -118,6 +123,8 @@ class Runtime:
             audit=AuditLog(storage),
             gates=Gates(storage, clock),
             sweeper=UsedPassSweeper(storage, clock, settings.cleanup_interval_seconds),
+            payment_lookup=PaymentLookup(storage, clock),
+            signing_keys=SigningKeys(store, keys, clock),
         )
 
     async def clock_skew(self) -> float | None:

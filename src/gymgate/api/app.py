@@ -19,6 +19,7 @@ from litestar.static_files import create_static_files_router
 
 from gymgate import __version__
 from gymgate.api.auth import authenticated_gate
+from gymgate.api.controllers.audit_export import AuditExportController
 from gymgate.api.controllers.gate import GateController
 from gymgate.api.controllers.meta import MetaController
 from gymgate.api.controllers.operator import OperatorController
@@ -83,6 +84,7 @@ def create_app(
             dependencies={"gate_name": Provide(authenticated_gate)},
         ),
         OperatorController,
+        AuditExportController,
         MetaController,
         WebhookController,
         # Prometheus's text format is for scrapers, not API clients: left out of OpenAPI.
