@@ -101,7 +101,7 @@ export function drawDaily(element, note, buckets, monthWords) {
 
 /** One bar per deny reason that happened, most frequent first. */
 export function drawReasons(element, note, byReason) {
-  const entries = Object.entries(byReason).sort((a, b) => b[1] - a[1]);
+  const entries = Object.entries(byReason).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
   const labels = entries.map(([reason]) => reason.replace("_", " "));
   const data = [entries.map((_, i) => i), entries.map(([, count]) => count)];
   draw(
