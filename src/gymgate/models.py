@@ -164,7 +164,14 @@ class AuditEvent(Base):
     __table_args__ = (
         # Covers the operator's totals and charts over a time range (index-only scans);
         # with `at` leading it also serves every query the plain `at` index did.
-        Index("ix_audit_events_at_result_reason_gate", "at", "result", "reason", "gate"),
+        Index(
+            "ix_audit_events_range_totals",
+            "at",
+            "result",
+            "reason",
+            "gate",
+            "conflict",
+        ),
         Index("ix_audit_events_pass_id", "pass_id"),
         Index("ix_audit_events_decision_id", "decision_id", unique=True),
     )

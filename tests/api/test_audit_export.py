@@ -72,12 +72,12 @@ async def test_the_export_has_a_header_row_then_a_real_scan(
 
 
 async def test_every_row_is_exported_not_just_a_page(client: Client, runtime: Runtime) -> None:
-    # More rows than one export chunk (2000) and than /audit's largest page (500).
-    await store(runtime, *(event(n, reason="malformed") for n in range(4321)))
+    # More rows than one export chunk (5000) and than /audit's largest page (500).
+    await store(runtime, *(event(n, reason="malformed") for n in range(5321)))
 
     rows = await export(client)
 
-    assert len(rows) == 4321
+    assert len(rows) == 5321
     assert {r["reason"] for r in rows} == {"malformed"}
     stamps = [r["at"] for r in rows]
     assert stamps == sorted(set(stamps))  # each once, oldest first

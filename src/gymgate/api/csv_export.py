@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import AsyncIterator, Sequence
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row
@@ -16,15 +15,30 @@ from gymgate.services.audit import EXPORT_COLUMNS
 __all__ = ["csv_text", "neutralise"]
 
 # A spreadsheet runs a cell starting with one of these as a formula (CSV injection, OWASP).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_STARTS = frozenset("=+-@\t\r")
 
 
-def neutralise(value: object) -> str:
+def neutralise(text: str | None) -> str:
     """The cell's text, with a leading ' when a spreadsheet would read it as a formula."""
-    if value is None:
+    if not text:
         return ""
-    text = to_iso(value) if isinstance(value, datetime) else str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+    return "'" + text if text[0] in FORMULA_STARTS else text
+
+
+def _cells(row: Row[Any]) -> tuple[str, ...]:
+    """One event's cells in EXPORT_COLUMNS order (after its id). Free text (gate names, ids
+    from tokens) is neutralised; times and the vocabulary's words cannot start a formula."""
+    _, at, gate, result, reason, pass_id, user_id, mode, conflict = row
+    return (
+        to_iso(at),
+        neutralise(gate),
+        result,
+        reason or "",
+        neutralise(pass_id),
+        neutralise(user_id),
+        mode,
+        conflict or "",
+    )
 
 
 async def csv_text(chunks: AsyncIterator[Sequence[Row[Any]]]) -> AsyncIterator[str]:
@@ -36,7 +50,5 @@ async def csv_text(chunks: AsyncIterator[Sequence[Row[Any]]]) -> AsyncIterator[s
     async for rows in chunks:
         buffer.seek(0)
         buffer.truncate()
-        writer.writerows(
-            [neutralise(getattr(row, name)) for name in EXPORT_COLUMNS] for row in rows
-        )
+        writer.writerows(map(_cells, rows))
         yield buffer.getvalue()

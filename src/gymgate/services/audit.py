@@ -86,7 +86,7 @@ class EntryPage:
 class AuditLog:
     """Reading the audit log; reads never hold the gate's writers off."""
 
-    def __init__(self, storage: Storage, *, export_chunk: int = 2000) -> None:
+    def __init__(self, storage: Storage, *, export_chunk: int = 5000) -> None:
         self._storage = storage
         self._export_chunk = export_chunk
 
@@ -105,8 +105,8 @@ class AuditLog:
 
     async def summary(self, where: AuditFilter) -> AuditSummary:
         """Counts by result, deny reason and gate, and the offline double entries; e.g. for
-        today's totals on the operator page. The (at, result, reason, gate) index answers a
-        time range from the index alone."""
+        today's totals on the operator page. The ix_audit_events_range_totals index (at,
+        result, reason, gate, conflict) answers a time range from the index alone."""
         query = (
             select(
                 AuditEvent.result,

@@ -20,7 +20,7 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table("audit_events", schema=None) as batch_op:
         batch_op.create_index(
-            "ix_audit_events_at_result_reason_gate", ["at", "result", "reason", "gate"]
+            "ix_audit_events_range_totals", ["at", "result", "reason", "gate", "conflict"]
         )
         batch_op.drop_index("ix_audit_events_at")
 
@@ -28,4 +28,4 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("audit_events", schema=None) as batch_op:
         batch_op.create_index("ix_audit_events_at", ["at"])
-        batch_op.drop_index("ix_audit_events_at_result_reason_gate")
+        batch_op.drop_index("ix_audit_events_range_totals")
