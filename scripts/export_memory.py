@@ -37,7 +37,10 @@ REASONS = ("malformed", "expired", "already_used", None)
 START = datetime(2026, 11, 1, tzinfo=UTC)
 
 
-def rows(count: int) -> Iterator[tuple[object, ...]]:
+Seeded = tuple[datetime, str, str, str | None, str, str, str, str]
+
+
+def rows(count: int) -> Iterator[Seeded]:
     """Audit rows a month of busy gates would leave: one every ~2.6 s, a mix of results."""
     step = timedelta(days=30) / count
     for n in range(count):
@@ -70,7 +73,7 @@ def seed_sqlite(url: str, count: int) -> None:
 
 
 def seed_postgres(url: str, count: int) -> None:
-    import asyncpg  # type: ignore[import-untyped]
+    import asyncpg
 
     async def copy() -> None:
         connection = await asyncpg.connect(url.replace("postgresql+asyncpg", "postgresql"))

@@ -25,7 +25,7 @@ def neutralise(text: str | None) -> str:
     return "'" + text if text[0] in FORMULA_STARTS else text
 
 
-def _cells(row: Row[Any]) -> tuple[str, ...]:
+def _cells(row: Sequence[Any]) -> tuple[str, ...]:
     """One event's cells in EXPORT_COLUMNS order (after its id). Free text (gate names, ids
     from tokens) is neutralised; times and the vocabulary's words cannot start a formula."""
     _, at, gate, result, reason, pass_id, user_id, mode, conflict = row
