@@ -206,7 +206,8 @@ function applyRange(event) {
   refreshAll();
 }
 
-/** Gate names the audit log has seen, for the gate list (kept as new ones appear). */
+/** Gate names the audit log has seen in the last 90 days, for the gate list (more join as
+ * the totals of other dates name them). */
 function addGates(names) {
   const known = new Set([...view.rangeGate.options].map((o) => o.value));
   for (const name of names.sort()) {
@@ -216,7 +217,9 @@ function addGates(names) {
 
 async function loadKnownGates() {
   try {
-    addGates(Object.keys((await api("/audit/summary", { bearer: token })).by_gate || {}));
+    const since = new Date(Date.now() - 90 * 24 * 3600 * 1000).toISOString();
+    const recent = await api(`/audit/summary?since=${encodeURIComponent(since)}`, { bearer: token });
+    addGates(Object.keys(recent.by_gate || {}));
   } catch (error) {
     failed(error);
   }
