@@ -1,11 +1,12 @@
 # Browser tests and the pages' vendored JS. `web-browser` installs Debian's chromium (the
 # tests drive it with Playwright) and ffmpeg (the scanner test's fake camera) when missing;
-# `web-assets` installs jsQR and axe-core from the npm registry as pinned in
+# `web-assets` installs jsQR, uPlot and axe-core from the npm registry as pinned in
 # web/package-lock.json and copies them into web/vendor/, where the pages load them from.
 TEST_PREREQS += web-browser web-assets
 
 WEB_NODE_STAMP := web/node_modules/.gymgate-stamp
-WEB_VENDOR_FILES := web/vendor/jsQR.js web/vendor/axe.min.js
+WEB_VENDOR_FILES := web/vendor/jsQR.js web/vendor/axe.min.js web/vendor/uPlot.esm.js \
+	web/vendor/uPlot.min.css
 
 .PHONY: web-assets web-browser
 web-assets: $(WEB_VENDOR_FILES)
@@ -23,6 +24,11 @@ web/vendor/jsQR.js: $(WEB_NODE_STAMP)
 web/vendor/axe.min.js: $(WEB_NODE_STAMP)
 	@mkdir -p web/vendor
 	cp web/node_modules/axe-core/axe.min.js $@
+
+# The operator page's charts: uPlot's ES module and its stylesheet.
+web/vendor/uPlot.esm.js web/vendor/uPlot.min.css: web/vendor/%: $(WEB_NODE_STAMP)
+	@mkdir -p web/vendor
+	cp web/node_modules/uplot/dist/$* $@
 
 web-browser:
 	@missing=""; \

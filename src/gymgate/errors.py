@@ -10,6 +10,7 @@
     ├── PaymentConflict        refund of a non-refundable payment; pass of a refunded one
     ├── AlreadyExists          a name or key that must be unique is taken
     ├── GateRevoked            an act on a gate credential that was revoked
+    ├── KeyConflict            a key's status forbids the change (retiring the active key)
     ├── StorageUnavailable     the database cannot be reached or stays locked
     └── TokenRejected          a token fails verification; `.reason` is the gate's deny reason
 
@@ -27,6 +28,7 @@ __all__ = [
     "GateRevoked",
     "GymgateError",
     "InvalidInput",
+    "KeyConflict",
     "KeyStoreError",
     "NotFound",
     "PaymentConflict",
@@ -82,3 +84,7 @@ class TokenRejected(GymgateError):
 
 class GateRevoked(GymgateError):
     """The gate credential was revoked: it can no longer be rotated or used."""
+
+
+class KeyConflict(GymgateError):
+    """A signing key's status forbids the change: the active key cannot be retired."""

@@ -352,6 +352,11 @@ class ReloadingKeySet:
             self._check_disk()
         return self._keyset
 
+    def refresh(self) -> KeySet:
+        """The key set as on disk now: after this process changed keys/ itself."""
+        self._check_disk()
+        return self._keyset
+
     def verification_key(self, kid: str) -> Ed25519PublicKey | None:
         """The key for kid; a kid we do not know sends us to the disk at once (at most every
         MISS_RECHECK_SECONDS): after a rotation on another server, its new passes can reach

@@ -165,7 +165,16 @@ class AuditEvent(Base):
     decision_id: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (
-        Index("ix_audit_events_at", "at"),
+        # Covers the operator's totals and charts over a time range (index-only scans);
+        # with `at` leading it also serves every query the plain `at` index did.
+        Index(
+            "ix_audit_events_range_totals",
+            "at",
+            "result",
+            "reason",
+            "gate",
+            "conflict",
+        ),
         Index("ix_audit_events_pass_id", "pass_id"),
         Index("ix_audit_events_decision_id", "decision_id", unique=True),
     )

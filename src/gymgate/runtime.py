@@ -27,7 +27,9 @@ from gymgate.services.gate_sync import GateSync
 from gymgate.services.gates import Gates
 from gymgate.services.passes import Passes
 from gymgate.services.payment_events import PaymentEvents
+from gymgate.services.payment_lookup import PaymentLookup
 from gymgate.services.payments import Payments
+from gymgate.services.signing_keys import SigningKeys
 from gymgate.services.sweep import UsedPassSweeper
 from gymgate.settings import Settings
 from gymgate.storage import Storage, open_storage
@@ -65,6 +67,8 @@ class Runtime:
     gate_sync: GateSync
     conflicts: Conflicts
     sweeper: UsedPassSweeper
+    payment_lookup: PaymentLookup
+    signing_keys: SigningKeys
 
     @classmethod
     @asynccontextmanager
@@ -95,7 +99,8 @@ class Runtime:
         clock: Clock,
         provider: PaymentProvider | None = None,
     ) -> Runtime:
-        keys = ReloadingKeySet(KeyStore(settings.keys_dir), settings.key_reload_seconds)
+        store = KeyStore(settings.keys_dir)
+        keys = ReloadingKeySet(store, settings.key_reload_seconds)
         provider = provider or configured_provider(settings)
         gates = Gates(storage, clock)
         return cls(
@@ -125,6 +130,8 @@ class Runtime:
             gate_sync=GateSync(storage, gates, pass_verifier(settings), keys, clock),
             conflicts=Conflicts(storage),
             sweeper=UsedPassSweeper(storage, clock, settings.cleanup_interval_seconds),
+            payment_lookup=PaymentLookup(storage, clock),
+            signing_keys=SigningKeys(store, keys, clock),
         )
 
     async def clock_skew(self) -> float | None:

@@ -363,18 +363,28 @@ async def test_audit_summary_totals_by_result_and_reason(
         "total": 4,
         "by_result": {"allow": 2, "deny": 2},
         "by_reason": {"already_used": 1, "malformed": 1},
+        "by_gate": {"front-door": 2, "side-door": 2},
+        "conflicts": 0,
     }
     assert side_only.json() == {
         "total": 2,
         "by_result": {"allow": 1, "deny": 1},
         "by_reason": {"malformed": 1},
+        "by_gate": {"side-door": 2},
+        "conflicts": 0,
     }
 
 
 async def test_audit_summary_of_nothing_is_zero(client: Client) -> None:
     response = await client.get("/audit/summary", headers=admin_headers())
 
-    assert response.json() == {"total": 0, "by_result": {}, "by_reason": {}}
+    assert response.json() == {
+        "total": 0,
+        "by_result": {},
+        "by_reason": {},
+        "by_gate": {},
+        "conflicts": 0,
+    }
 
 
 async def test_keys_lists_the_key_set_without_private_material(

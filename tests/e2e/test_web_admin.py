@@ -74,7 +74,9 @@ def test_the_operator_signs_in_once_and_reads_and_filters_the_audit_log(
         web_server.url + "/keys", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}
     ).json()["items"][0]["kid"]
     expect(page.locator("#key-rows tr")).to_have_count(1)
-    expect(page.locator("#key-rows tr td")).to_have_text([kid, "active", re.compile(r"\d\d:")])
+    expect(page.locator("#key-rows tr td")).to_have_text(
+        [kid, "active", re.compile(r"\d\d:"), "Signs new QR codes"]
+    )
     screenshot(page, "admin-dashboard-phone")
     assert serious_accessibility_violations(page) == []
 

@@ -1,6 +1,9 @@
-// The operator page: the admin token once, today's totals, the audit log (filters, paging,
-// auto-refresh) and the signing keys. The token lives in localStorage, never in a URL.
-import { REASON_WORDS, api, dateTime, say, shortId, store } from "/common.js";
+// The operator page: the admin token once; a date range and gate that drive the totals, the
+// charts, who came in and the audit log (filters, paging, auto-refresh, CSV download); the
+// signing keys and payments (desk.js). The token lives in localStorage, never in a URL.
+import { ApiError, REASON_WORDS, api, dateTime, say, shortId, store } from "/common.js";
+import { drawDaily, drawHourly, drawReasons, followWidths } from "/admin/charts.js";
+import { Entries, Keys, Payments, cell } from "/admin/desk.js";
 
 const TOKEN_KEY = "gymgate.adminToken";
 const PAGE_SIZE = 20;
@@ -29,8 +32,23 @@ const view = {
   newer: $("newer"),
   older: $("older"),
   pageLabel: $("page-label"),
-  keyRows: $("key-rows"),
+  range: $("range"),
+  rangeSince: $("r-since"),
+  rangeUntil: $("r-until"),
+  rangeGate: $("r-gate"),
+  rangeToday: $("r-today"),
+  rangeMessage: $("range-message"),
+  title: $("today-title"),
+  totalConflicts: $("total-conflicts"),
+  chartDay: $("chart-day"),
+  chartMonth: $("chart-month"),
+  exportButton: $("export"),
 };
+const ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+const page = { token: () => token, failed: (error) => failed(error), range: () => range() };
+const entries = new Entries(page);
+const keys = new Keys(page);
+const payments = new Payments(page);
 
 let token = null;
 let refreshTimer = 0;
@@ -100,7 +118,8 @@ function showDashboard() {
   view.login.hidden = true;
   view.dashboard.hidden = false;
   refreshAll();
-  loadKeys();
+  keys.load();
+  loadKnownGates();
   scheduleRefresh();
 }
 
@@ -112,29 +131,119 @@ function scheduleRefresh() {
 function autoRefresh() {
   if (document.hidden || !token) return;
   // Older pages stay put while being read; the newest page and the totals follow live.
-  if (before === null) refreshAll();
-  else loadTotals();
-  loadKeys(); // a rotation done with the CLI shows up without a reload
+  if (before === null) loadAudit();
+  loadTotals();
+  entries.refresh();
+  loadCharts();
+  keys.load(); // a rotation done with the CLI shows up without a reload
 }
 
 async function refreshAll() {
-  await Promise.all([loadTotals(), loadAudit()]);
+  await Promise.all([loadTotals(), loadAudit(), entries.load(), loadCharts()]);
 }
 
-function startOfToday() {
-  const midnight = new Date();
-  midnight.setHours(0, 0, 0, 0);
-  return midnight.toISOString();
+// ---- the date range and gate ----------------------------------------------------------------
+
+/** yyyy-mm-dd of a Date in the viewer's zone (what <input type=date> holds). */
+function localDay(date) {
+  const two = (n) => String(n).padStart(2, "0");
+  return `${date.getFullYear()}-${two(date.getMonth() + 1)}-${two(date.getDate())}`;
 }
+
+/** Local midnight starting the yyyy-mm-dd day, `plusDays` later. */
+function midnight(day, plusDays = 0) {
+  const [y, m, d] = day.split("-").map(Number);
+  return new Date(y, m - 1, d + plusDays);
+}
+
+/** The range asked for: ISO instants [since, until) and the gate ("" = all). */
+function range() {
+  const today = localDay(new Date());
+  const sinceDay = view.rangeSince.value || today;
+  const untilDay = view.rangeUntil.value || sinceDay;
+  return {
+    sinceDay,
+    untilDay,
+    since: midnight(sinceDay).toISOString(),
+    until: midnight(untilDay, 1).toISOString(),
+    gate: view.rangeGate.value,
+  };
+}
+
+const dayWords = new Intl.DateTimeFormat(undefined, { weekday: "short", day: "numeric", month: "short" });
+const monthWords = new Intl.DateTimeFormat(undefined, { month: "long", year: "numeric" });
+
+function showRangeTitle(r) {
+  const today = localDay(new Date());
+  let words;
+  if (r.sinceDay === today && r.untilDay === today) words = "Today";
+  else if (r.sinceDay === r.untilDay) words = dayWords.format(midnight(r.sinceDay));
+  else words = `${dayWords.format(midnight(r.sinceDay))} – ${dayWords.format(midnight(r.untilDay))}`;
+  view.title.textContent = `${words} at ${r.gate || "the gates"}`;
+}
+
+function setToday() {
+  const today = localDay(new Date());
+  view.rangeSince.value = today;
+  view.rangeUntil.value = today;
+  view.chartDay.value = today;
+  view.chartMonth.value = today.slice(0, 7);
+}
+
+function applyRange(event) {
+  event?.preventDefault();
+  const r = range();
+  if (r.untilDay < r.sinceDay) {
+    say(view.rangeMessage, "The “To” date must be on or after the “From” date.", "error");
+    return;
+  }
+  say(view.rangeMessage, "");
+  // The charts follow the range's first day and month; the operator can pick others.
+  view.chartDay.value = r.sinceDay;
+  view.chartMonth.value = r.sinceDay.slice(0, 7);
+  before = null;
+  previous = [];
+  refreshAll();
+}
+
+/** Gate names the audit log has seen in the last 90 days, for the gate list (more join as
+ * the totals of other dates name them). */
+function addGates(names) {
+  const known = new Set([...view.rangeGate.options].map((o) => o.value));
+  for (const name of names.sort()) {
+    if (!known.has(name)) view.rangeGate.append(new Option(name, name));
+  }
+}
+
+async function loadKnownGates() {
+  try {
+    const since = new Date(Date.now() - 90 * 24 * 3600 * 1000).toISOString();
+    const recent = await api(`/audit/summary?since=${encodeURIComponent(since)}`, { bearer: token });
+    addGates(Object.keys(recent.by_gate || {}));
+  } catch (error) {
+    failed(error);
+  }
+}
+
+function rangeQuery() {
+  const r = range();
+  const query = new URLSearchParams({ since: r.since, until: r.until });
+  if (r.gate) query.set("gate", r.gate);
+  return query;
+}
+
+// ---- totals and charts -------------------------------------------------------------------
 
 async function loadTotals() {
   try {
-    const totals = await api(`/audit/summary?since=${encodeURIComponent(startOfToday())}`, {
-      bearer: token,
-    });
+    showRangeTitle(range());
+    const totals = await api(`/audit/summary?${rangeQuery()}`, { bearer: token });
     view.totalAll.textContent = totals.total;
     view.totalAllow.textContent = totals.by_result.allow || 0;
     view.totalDeny.textContent = totals.by_result.deny || 0;
+    view.totalConflicts.textContent = totals.conflicts || 0;
+    addGates(Object.keys(totals.by_gate || {}));
+    drawReasons($("reasons-chart"), $("reasons-note"), totals.by_reason);
     view.reasons.replaceChildren(
       ...Object.entries(totals.by_reason)
         .sort((a, b) => b[1] - a[1])
@@ -149,20 +258,50 @@ async function loadTotals() {
   }
 }
 
-function filterQuery() {
+async function series(since, until, bucket) {
+  const query = new URLSearchParams({ since: since.toISOString(), until: until.toISOString(), bucket, tz: ZONE });
+  const gate = view.rangeGate.value;
+  if (gate) query.set("gate", gate);
+  return (await api(`/audit/series?${query}`, { bearer: token })).items;
+}
+
+async function loadCharts() {
+  const day = view.chartDay.value || range().sinceDay;
+  const month = view.chartMonth.value || day.slice(0, 7);
+  const first = `${month}-01`;
+  const [y, m] = month.split("-").map(Number);
+  try {
+    const [hours, days] = await Promise.all([
+      series(midnight(day), midnight(day, 1), "hour"),
+      series(midnight(first), new Date(y, m, 1), "day"),
+    ]);
+    drawHourly($("hourly-chart"), $("hourly-note"), hours, dayWords.format(midnight(day)));
+    drawDaily($("daily-chart"), $("daily-note"), days, monthWords.format(midnight(first)));
+  } catch (error) {
+    failed(error);
+  }
+}
+
+// ---- the audit log ---------------------------------------------------------------------------
+
+/** The audit log's filters within the range: its own since narrows the range's, never widens. */
+function filterQuery({ paged = true } = {}) {
   const form = new FormData(view.filters);
-  const query = new URLSearchParams({ limit: String(PAGE_SIZE) });
-  for (const name of ["result", "reason", "gate"]) {
+  const r = range();
+  const query = new URLSearchParams(paged ? { limit: String(PAGE_SIZE) } : {});
+  for (const name of ["result", "reason"]) {
     const value = String(form.get(name) || "").trim();
     if (value) query.set(name, value);
   }
-  const since = String(form.get("since") || "");
-  if (since) {
-    const when = new Date(since); // the operator's local time
-    if (!Number.isNaN(when.getTime())) query.set("since", when.toISOString());
-  }
-  if (before !== null) query.set("before", String(before));
-  return query;
+  const gate = String(form.get("gate") || "").trim() || r.gate;
+  if (gate) query.set("gate", gate);
+  let since = new Date(r.since);
+  const asked = new Date(String(form.get("since") || "")); // the operator's local time
+  if (!Number.isNaN(asked.getTime()) && asked > since) since = asked;
+  query.set("since", since.toISOString());
+  query.set("until", r.until);
+  if (paged && before !== null) query.set("before", String(before));
+  return { query, empty: since >= new Date(r.until) };
 }
 
 let auditCalls = 0;
@@ -170,7 +309,8 @@ let auditCalls = 0;
 async function loadAudit() {
   const call = ++auditCalls;
   try {
-    const page = await api(`/audit?${filterQuery()}`, { bearer: token });
+    const { query, empty } = filterQuery();
+    const page = empty ? { items: [], next_before: null } : await api(`/audit?${query}`, { bearer: token });
     if (call !== auditCalls) return; // a newer filter or page was asked for meanwhile
     say(view.problem, "");
     nextBefore = page.next_before;
@@ -182,13 +322,6 @@ async function loadAudit() {
   view.newer.disabled = before === null;
   view.older.disabled = nextBefore === null || nextBefore === undefined;
   view.pageLabel.textContent = `Page ${previous.length + 1}`;
-}
-
-function cell(text, className = "") {
-  const td = document.createElement("td");
-  td.textContent = text;
-  if (className) td.className = className;
-  return td;
 }
 
 function idsClass(id) {
@@ -225,22 +358,38 @@ function renderRows(items) {
   view.empty.hidden = items.length > 0;
 }
 
-async function loadKeys() {
+/** Download what the filters select as CSV (every row, not one page) with the admin token. */
+async function downloadCsv() {
+  const { query, empty } = filterQuery({ paged: false });
+  if (empty) {
+    say(view.problem, "These filters select no attempts, so there is nothing to download.", "error");
+    return;
+  }
+  view.exportButton.disabled = true;
+  view.updated.textContent = "Preparing the CSV…";
   try {
-    const keys = await api("/keys", { bearer: token });
-    view.keyRows.replaceChildren(
-      ...keys.items.map((key) => {
-        const row = document.createElement("tr");
-        row.append(
-          cell(key.kid, "mono"),
-          cell(key.status, `status-${key.status}`),
-          cell(dateTime(key.created_at)),
-        );
-        return row;
-      }),
-    );
+    const response = await fetch(`/audit/export.csv?${query}`, {
+      headers: { Authorization: `Bearer ${token}` },
+      cache: "no-store",
+    });
+    if (!response.ok) {
+      const body = await response.json().catch(() => ({}));
+      throw new ApiError(body.detail || `The server refused the download (${response.status}).`, "client", response.status);
+    }
+    const blob = await response.blob();
+    const named = /filename="([^"]+)"/.exec(response.headers.get("Content-Disposition") || "");
+    const link = document.createElement("a");
+    link.href = URL.createObjectURL(blob);
+    link.download = named ? named[1] : "gymgate-audit.csv";
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(link.href), 60_000);
+    view.updated.textContent = `Downloaded ${link.download}`;
   } catch (error) {
-    failed(error);
+    failed(error instanceof ApiError ? error : new ApiError("Can't reach the gymgate server.", "offline"));
+  } finally {
+    view.exportButton.disabled = false;
   }
 }
 
@@ -253,6 +402,18 @@ function firstPage() {
 // ---- start -------------------------------------------------------------------------------
 
 function start() {
+  setToday();
+  followWidths();
+  view.range.addEventListener("submit", applyRange);
+  view.rangeGate.addEventListener("change", applyRange);
+  view.rangeToday.addEventListener("click", () => {
+    setToday();
+    view.rangeGate.value = "";
+    applyRange();
+  });
+  view.chartDay.addEventListener("change", loadCharts);
+  view.chartMonth.addEventListener("change", loadCharts);
+  view.exportButton.addEventListener("click", downloadCsv);
   for (const [reason, words] of Object.entries(REASON_WORDS)) {
     view.reason.append(new Option(`${words} (${reason})`, reason));
   }

@@ -20,6 +20,7 @@ from litestar.static_files import create_static_files_router
 
 from gymgate import __version__
 from gymgate.api.auth import authenticated_gate
+from gymgate.api.controllers.audit_export import AuditExportController
 from gymgate.api.controllers.gate import GateController
 from gymgate.api.controllers.gate_sync import GateSyncController
 from gymgate.api.controllers.gates import GatesController
@@ -89,6 +90,7 @@ def create_app(
         ),
         OperatorController,
         GatesController,
+        AuditExportController,
         MetaController,
         WebhookController,
         # Prometheus's text format is for scrapers, not API clients: left out of OpenAPI.

@@ -25,7 +25,7 @@ _MEANING = {
     402: "the payment is not completed",
     403: "the credential is valid but not allowed here",
     404: "no such payment or pass",
-    409: "the payment's state forbids it (refunded, or not refundable)",
+    409: "the payment's or key's state forbids it (refunded, not refundable, the active key)",
     413: "the body is larger than GYMGATE_MAX_BODY_BYTES",
     415: "the body is not declared as JSON",
     429: "too many requests from this client or gate, or too many wrong credentials from this "

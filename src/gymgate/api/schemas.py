@@ -24,7 +24,11 @@ __all__ = [
     "AuditPageResponse",
     "AuditSummaryResponse",
     "CreatePaymentRequest",
+    "EntryItem",
+    "EntryPageResponse",
     "ErrorResponse",
+    "FoundPaymentItem",
+    "FoundPaymentsResponse",
     "GenerateQrRequest",
     "GenerateQrResponse",
     "HealthResponse",
@@ -35,6 +39,8 @@ __all__ = [
     "PassStatusResponse",
     "PaymentResponse",
     "ReadyResponse",
+    "SeriesBucket",
+    "SeriesResponse",
     "VerifyRequest",
     "VerifyResponse",
     "WebhookResponse",
@@ -146,6 +152,61 @@ class AuditSummaryResponse(Struct):
     total: int
     by_result: dict[str, int]
     by_reason: dict[str, int]
+    by_gate: Annotated[dict[str, int], Meta(description="attempts per gate name in the range")] = {}
+    conflicts: Annotated[
+        int,
+        Meta(description="double entries: offline allows found to be a second use or revoked"),
+    ] = 0
+
+
+class EntryItem(Struct):
+    id: int
+    at: Timestamp
+    gate: str
+    pass_id: str | None
+    user_id: str | None
+    name: Annotated[str | None, Meta(description="the member's name, if they gave one")]
+    email: Annotated[str | None, Meta(description="the member's email (null: not our pass)")]
+    mode: DecisionMode
+    conflict: Conflict | None
+
+
+class EntryPageResponse(Struct):
+    items: list[EntryItem]
+    next_before: Annotated[
+        int | None, Meta(description="pass as ?before= for the next, older page")
+    ]
+
+
+class SeriesBucket(Struct):
+    start: Annotated[str, Meta(description="ISO 8601 start of the bucket, with its offset")]
+    allow: int
+    deny: int
+
+
+class SeriesResponse(Struct):
+    bucket: Literal["hour", "day"]
+    tz: Annotated[str, Meta(description="the zone days are counted in (IANA name)")]
+    items: list[SeriesBucket]
+
+
+class FoundPaymentItem(Struct):
+    payment_id: Id
+    user_id: Id
+    email: str
+    name: str | None
+    status: PaymentStatus
+    amount_cents: int
+    currency: str
+    created_at: Timestamp
+    pass_id: Annotated[str | None, Meta(description="null until the member first shows a QR")]
+    pass_state: PassState | None
+    used_at: Timestamp | None
+    used_gate: str | None
+
+
+class FoundPaymentsResponse(Struct):
+    items: list[FoundPaymentItem]
 
 
 class KeyInfo(Struct):

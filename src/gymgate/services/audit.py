@@ -1,17 +1,24 @@
-"""Reading the audit log: newest first, filtered, paged by a cursor that stays stable."""
+"""Reading the audit log: newest first, filtered, paged by a cursor that stays stable; its
+totals, who came in, and every matching row for an export."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, Row, func, or_, select
 
-from gymgate.models import AuditEvent
+from gymgate.models import AuditEvent, User
 from gymgate.storage import Storage
-from gymgate.vocabulary import DenyReason, Result
+from gymgate.storage.functions import utc_hour
+from gymgate.vocabulary import Conflict, DecisionMode, DenyReason, Result
 
-__all__ = ["AuditFilter", "AuditLog", "AuditPage", "AuditSummary"]
+__all__ = ["AuditFilter", "AuditLog", "AuditPage", "AuditSummary", "Entry", "EntryPage"]
+
+# The columns an export writes, in order (the contract names at least these).
+EXPORT_COLUMNS = ("at", "gate", "result", "reason", "pass_id", "user_id", "mode", "conflict")
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +28,7 @@ class AuditFilter:
     gate: str | None = None
     pass_id: str | None = None
     since: datetime | None = None
+    until: datetime | None = None  # exclusive
 
     def conditions(self) -> list[ColumnElement[bool]]:
         conditions: list[ColumnElement[bool]] = []
@@ -34,6 +42,8 @@ class AuditFilter:
             conditions.append(AuditEvent.pass_id == self.pass_id)
         if self.since is not None:
             conditions.append(AuditEvent.at >= self.since)
+        if self.until is not None:
+            conditions.append(AuditEvent.at < self.until)
         return conditions
 
 
@@ -48,13 +58,37 @@ class AuditSummary:
     total: int
     by_result: dict[str, int]
     by_reason: dict[str, int]
+    by_gate: dict[str, int] = field(default_factory=dict)
+    conflicts: int = 0  # allows an offline gate let through that were a second use or revoked
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One admission, with the member it let in (name and email, when the pass is ours)."""
+
+    id: int
+    at: datetime
+    gate: str
+    pass_id: str | None
+    user_id: str | None
+    name: str | None
+    email: str | None
+    mode: DecisionMode
+    conflict: Conflict | None
+
+
+@dataclass(frozen=True, slots=True)
+class EntryPage:
+    items: list[Entry]
+    next_before: int | None
 
 
 class AuditLog:
     """Reading the audit log; reads never hold the gate's writers off."""
 
-    def __init__(self, storage: Storage) -> None:
+    def __init__(self, storage: Storage, *, export_chunk: int = 5000) -> None:
         self._storage = storage
+        self._export_chunk = export_chunk
 
     async def page(self, where: AuditFilter, *, limit: int, before: int | None) -> AuditPage:
         """Up to `limit` events, newest first, older than the `before` cursor if given."""
@@ -70,17 +104,104 @@ class AuditLog:
         return AuditPage(items, items[-1].id if more and items else None)
 
     async def summary(self, where: AuditFilter) -> AuditSummary:
-        """Counts by result and by deny reason, e.g. for today's totals on the operator page."""
+        """Counts by result, deny reason and gate, and the offline double entries; e.g. for
+        today's totals on the operator page. The ix_audit_events_range_totals index (at,
+        result, reason, gate, conflict) answers a time range from the index alone."""
         query = (
-            select(AuditEvent.result, AuditEvent.reason, func.count())
+            select(
+                AuditEvent.result,
+                AuditEvent.reason,
+                AuditEvent.gate,
+                AuditEvent.conflict.is_not(None),
+                func.count(),
+            )
             .where(*where.conditions())
-            .group_by(AuditEvent.result, AuditEvent.reason)
+            .group_by(
+                AuditEvent.result,
+                AuditEvent.reason,
+                AuditEvent.gate,
+                AuditEvent.conflict.is_not(None),
+            )
         )
         by_result: dict[str, int] = {}
         by_reason: dict[str, int] = {}
+        by_gate: dict[str, int] = {}
+        conflicts = 0
         async with self._storage.reading() as session:
-            for result, reason, count in await session.execute(query):
+            for result, reason, gate, conflicted, count in await session.execute(query):
                 by_result[result] = by_result.get(result, 0) + count
+                by_gate[gate] = by_gate.get(gate, 0) + count
                 if reason is not None:
                     by_reason[reason] = by_reason.get(reason, 0) + count
-        return AuditSummary(sum(by_result.values()), by_result, by_reason)
+                if conflicted and result == "allow":
+                    conflicts += count
+        return AuditSummary(sum(by_result.values()), by_result, by_reason, by_gate, conflicts)
+
+    async def entries(
+        self, where: AuditFilter, *, search: str | None, limit: int, before: int | None
+    ) -> EntryPage:
+        """Who came in: admissions newest first with the member's name and email, those
+        whose name or email contains `search` (any case) if given."""
+        query = (
+            select(
+                AuditEvent.id,
+                AuditEvent.at,
+                AuditEvent.gate,
+                AuditEvent.pass_id,
+                AuditEvent.user_id,
+                User.name,
+                User.email,
+                AuditEvent.mode,
+                AuditEvent.conflict,
+            )
+            .outerjoin(User, User.id == AuditEvent.user_id)
+            .where(AuditEvent.result == "allow", *where.conditions())
+        )
+        if search:
+            needle = search.lower()
+            query = query.where(
+                or_(
+                    func.lower(User.name).contains(needle, autoescape=True),
+                    func.lower(User.email).contains(needle, autoescape=True),
+                )
+            )
+        if before is not None:
+            query = query.where(AuditEvent.id < before)
+        async with self._storage.reading() as session:
+            rows = (
+                await session.execute(query.order_by(AuditEvent.id.desc()).limit(limit + 1))
+            ).all()
+        items = [Entry(*row) for row in rows[:limit]]
+        return EntryPage(items, items[-1].id if len(rows) > limit and items else None)
+
+    async def hourly_counts(self, where: AuditFilter) -> list[tuple[str, str, int]]:
+        """(UTC hour 'YYYY-MM-DD HH', result, count) for the matching events."""
+        hour = utc_hour(AuditEvent.at)
+        query = (
+            select(hour, AuditEvent.result, func.count())
+            .where(*where.conditions())
+            .group_by(hour, AuditEvent.result)
+        )
+        async with self._storage.reading() as session:
+            return [(h, r, n) for h, r, n in await session.execute(query)]
+
+    async def export(self, where: AuditFilter) -> AsyncIterator[Sequence[Row[Any]]]:
+        """Every matching event, oldest first, in chunks: one short read per chunk (keyset
+        paging by id), so memory stays flat and no read is held open between chunks."""
+        columns = [getattr(AuditEvent, name) for name in EXPORT_COLUMNS]
+        after = 0
+        while True:
+            query = (
+                select(AuditEvent.id, *columns)
+                .where(AuditEvent.id > after, *where.conditions())
+                .order_by(AuditEvent.id)
+                .limit(self._export_chunk)
+            )
+            async with self._storage.reading() as session:
+                rows = (await session.execute(query)).all()
+            if not rows:
+                return
+            yield rows
+            if len(rows) < self._export_chunk:
+                return
+            after = rows[-1].id

@@ -17,7 +17,7 @@ from gymgate.storage import Storage
 from gymgate.tokens import issue_token
 from gymgate.vocabulary import PassState
 
-__all__ = ["IssuedPass", "PassStatus", "Passes"]
+__all__ = ["IssuedPass", "PassStatus", "Passes", "pass_state"]
 
 # Built once: issuing runs these in one Storage.write transaction. The payment row is locked
 # (FOR UPDATE; SQLite's write lock does the same) so a refund cannot slip between reading
@@ -124,19 +124,21 @@ class Passes:
                 raise NotFound(f"no pass {pass_id!r}")
             used = await session.get(UsedPass, pass_id)
         admitted = used if used is not None and used.state == "used" else None
-        status: PassState
-        if the_pass.revoked_at is not None:
-            status = "revoked"
-        elif admitted is not None:
-            status = "used"
-        elif the_pass.expires_at.timestamp() <= self._clock.now():
-            status = "expired"
-        else:
-            status = "unused"
         return PassStatus(
             the_pass.id,
-            status,
+            pass_state(the_pass, used, self._clock.now()),
             the_pass.expires_at,
             admitted.at if admitted else None,
             admitted.gate if admitted else None,
         )
+
+
+def pass_state(the_pass: Pass, used: UsedPass | None, now: float) -> PassState:
+    """Where a pass stands: revoked, used (it admitted someone), expired, or unused."""
+    if the_pass.revoked_at is not None:
+        return "revoked"
+    if used is not None and used.state == "used":
+        return "used"
+    if the_pass.expires_at.timestamp() <= now:
+        return "expired"
+    return "unused"
