@@ -61,6 +61,7 @@ class Workspace:
             GYMGATE_KEYS_DIR=str(self.keys_dir),
             GYMGATE_ADMIN_TOKEN=self.admin_token,
             GYMGATE_RATE_LIMIT_PER_MINUTE="0",  # the load comes from one address, on purpose
+            GYMGATE_DEV_MODE="1",  # passes are paid for with the mock provider
         )
         return env
 

@@ -29,6 +29,7 @@ __all__ = [
     "Pass",
     "Payment",
     "ProcessedPaymentEvent",
+    "ServerSecret",
     "UsedPass",
     "User",
     "UtcDateTime",
@@ -190,3 +191,12 @@ class Gate(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     secret_sha256: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class ServerSecret(Base):
+    """A random secret every server sharing the database uses (made by the first to need it)."""
+
+    __tablename__ = "server_secrets"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[str] = mapped_column(String(128))

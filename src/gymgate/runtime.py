@@ -20,12 +20,14 @@ from gymgate.clock import Clock, SystemClock
 from gymgate.errors import StorageUnavailable
 from gymgate.keystore import KeyStore, ReloadingKeySet
 from gymgate.payments import PaymentProvider, configured_provider
+from gymgate.qr_pool import QrDrawer
 from gymgate.services.audit import AuditLog
 from gymgate.services.checkin import CheckIn
 from gymgate.services.gates import Gates
 from gymgate.services.passes import Passes
 from gymgate.services.payment_events import PaymentEvents
 from gymgate.services.payments import Payments
+from gymgate.services.retention import AuditRetention
 from gymgate.services.sweep import UsedPassSweeper
 from gymgate.settings import Settings
 from gymgate.storage import Storage, open_storage
@@ -59,8 +61,10 @@ class Runtime:
     payments: Payments
     payment_events: PaymentEvents
     audit: AuditLog
+    retention: AuditRetention
     gates: Gates
     sweeper: UsedPassSweeper
+    qr: QrDrawer
 
     @classmethod
     @asynccontextmanager
@@ -79,7 +83,11 @@ class Runtime:
         """
         storage = open_storage(settings, create=create_database)
         try:
-            yield cls.build(settings, storage, clock or SystemClock(), provider)
+            runtime = cls.build(settings, storage, clock or SystemClock(), provider)
+            try:
+                yield runtime
+            finally:
+                await runtime.qr.close()
         finally:
             await storage.close()
 
@@ -116,8 +124,15 @@ class Runtime:
             ),
             payment_events=PaymentEvents(storage, provider, clock),
             audit=AuditLog(storage),
+            retention=AuditRetention(storage),
             gates=Gates(storage, clock),
-            sweeper=UsedPassSweeper(storage, clock, settings.cleanup_interval_seconds),
+            sweeper=UsedPassSweeper(
+                storage,
+                clock,
+                settings.cleanup_interval_seconds,
+                audit_retention_days=settings.audit_retention_days,
+            ),
+            qr=QrDrawer(settings.qr_workers),
         )
 
     async def clock_skew(self) -> float | None:
