@@ -1,4 +1,4 @@
-# The long variants of the race and clock tests (marked `soak`): `make test` leaves them out
+# The long variants (marked `soak`, e.g. thousands of refund races): `make test` leaves them out
 # (tests/conftest.py deselects them unless -m names them), `make soak` runs only them.
 .PHONY: soak
 soak: install $(TEST_PREREQS)

@@ -49,8 +49,8 @@ SETTINGS_DOC: dict[str, str] = {
     "AUDIT_RETENTION_DAYS": "audit rows older than this many days are deleted by the sweep; "
     "0 keeps them forever (default 0)",
     "KEY_RELOAD_SECONDS": "how often a server checks keys/ for CLI changes (default 1)",
-    "QR_WORKERS": "processes that draw QR images, off the event loop that answers the gates "
-    "(default 1)",
+    "QR_WORKERS": "processes that draw QR images, off the event loop that answers the gates; "
+    "0 draws them on the loop (default 1)",
     "RATE_LIMIT_PER_MINUTE": "requests per minute per client on the public write endpoints; "
     "0 turns limiting off (default 0)",
     "LOG_LEVEL": "DEBUG, INFO, WARNING or ERROR (default INFO)",
@@ -173,7 +173,7 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "CLEANUP_INTERVAL_SECONDS": ("cleanup_interval_seconds", _positive_int),
     "AUDIT_RETENTION_DAYS": ("audit_retention_days", _non_negative_int),
     "KEY_RELOAD_SECONDS": ("key_reload_seconds", _positive_int),
-    "QR_WORKERS": ("qr_workers", _positive_int),
+    "QR_WORKERS": ("qr_workers", _non_negative_int),
     "RATE_LIMIT_PER_MINUTE": ("rate_limit_per_minute", _non_negative_int),
     "LOG_LEVEL": ("log_level", _one_of("DEBUG", "INFO", "WARNING", "ERROR")),
     "WEB_DIR": ("web_dir", lambda v: Path(_text(v))),
