@@ -63,6 +63,7 @@ class Workspace:
             # The load comes from one address, on purpose: no budgets.
             GYMGATE_RATE_LIMIT_PER_MINUTE="0",
             GYMGATE_WRITE_LIMIT_PER_MINUTE="0",
+            GYMGATE_DEV_MODE="1",  # passes are paid for with the mock provider
         )
         return env
 

@@ -158,6 +158,7 @@ def main() -> None:
                 "GYMGATE_DATABASE_URL": url,
                 "GYMGATE_KEYS_DIR": str(workdir / "keys"),
                 "GYMGATE_ADMIN_TOKEN": ADMIN,
+                "GYMGATE_DEV_MODE": "1",  # the mock provider
             }
             with LiveServer(workdir, env) as server:
                 measure(server, args.rows)

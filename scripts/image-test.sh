@@ -143,6 +143,8 @@ baked=$(pm run --rm "${LIMITS[@]}" --network none --no-healthcheck --entrypoint 
 [ -z "$baked" ] || fail "secrets or data baked into the image: $baked"
 echo "ok   no keys, database or .env in the image"
 
+# The containers below take payments from the mock provider, so they run with
+# GYMGATE_DEV_MODE=1 (without it `gymgate serve` refuses the mock).
 # ---- 2. a container as the image runs it -------------------------------------------------
 wait_healthy() { # container: poll the image's own HEALTHCHECK for up to 60 s
     for _ in $(seq 1 60); do
@@ -167,7 +169,7 @@ say "running the image with its defaults (SQLite in /data, keys in /data/keys, n
 # The container gets a network namespace of its own (loopback only): port 8000 inside it
 # clashes with nothing on the host.
 pm run -d "${LIMITS[@]}" --network none --health-interval disable --name "$NAME-sqlite" \
-    -e GYMGATE_ADMIN_TOKEN="$TOKEN" "$IMAGE" >/dev/null 2>"$WORK/run.log" ||
+    -e GYMGATE_ADMIN_TOKEN="$TOKEN" -e GYMGATE_DEV_MODE=1 "$IMAGE" >/dev/null 2>"$WORK/run.log" ||
     fail "podman run failed: $(grep -v systemd "$WORK/run.log" | tail -n1)"
 wait_healthy "$NAME-sqlite"
 echo "ok   HEALTHCHECK passes"
@@ -190,7 +192,7 @@ mkdir -m 755 "$WORK/verify-keys"
 pm exec "$NAME-sqlite" cat /data/keys/keyset.json >"$WORK/verify-keys/keyset.json"
 chmod 644 "$WORK/verify-keys/keyset.json"
 pm run -d "${LIMITS[@]}" --network none --health-interval disable --name "$NAME-verify" \
-    -v "$WORK/verify-keys:/data/keys:ro" -e GYMGATE_ADMIN_TOKEN="$TOKEN" "$IMAGE" \
+    -v "$WORK/verify-keys:/data/keys:ro" -e GYMGATE_ADMIN_TOKEN="$TOKEN" -e GYMGATE_DEV_MODE=1 "$IMAGE" \
     >/dev/null 2>"$WORK/run.log" || fail "podman run (verify-only) failed"
 wait_healthy "$NAME-verify"
 check "verify-only GET /.well-known/jwks.json" \
@@ -210,7 +212,7 @@ if command -v psql >/dev/null && psql -q "$PG_URL_ADMIN" -c 'SELECT 1' >/dev/nul
         fail "gymgate db upgrade against Postgres failed: $(tail -n1 "$WORK/migrate.log")"
     echo "ok   migrate: $(tail -n1 "$WORK/migrate.log")"
     pm run -d "${LIMITS[@]}" --network host --health-interval disable --name "$NAME-pg" \
-        -e GYMGATE_DATABASE_URL="$db_url" -e GYMGATE_ADMIN_TOKEN="$TOKEN" "$IMAGE" \
+        -e GYMGATE_DATABASE_URL="$db_url" -e GYMGATE_ADMIN_TOKEN="$TOKEN" -e GYMGATE_DEV_MODE=1 "$IMAGE" \
         serve --host 127.0.0.1 --port "$PG_PORT_APP" >/dev/null 2>"$WORK/run.log" ||
         fail "podman run (Postgres) failed"
     for _ in $(seq 1 60); do

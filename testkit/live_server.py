@@ -57,12 +57,13 @@ def wait_until_ready(
 
 def server_env(settings: Settings, **extra: str) -> dict[str, str]:
     """The GYMGATE_* environment that serves `settings`' database and keys with its admin
-    token, plus `extra`."""
+    token, plus `extra`. Dev mode: test servers take payments from the mock provider."""
     assert settings.admin_token is not None
     return {
         "GYMGATE_DATABASE_URL": settings.database_url,
         "GYMGATE_KEYS_DIR": str(settings.keys_dir),
         "GYMGATE_ADMIN_TOKEN": settings.admin_token,
+        "GYMGATE_DEV_MODE": "1",
         **extra,
     }
 

@@ -657,12 +657,22 @@ def test_serve_without_an_admin_token_refuses_to_start(env: dict[str, str]) -> N
 
 
 @pytest.mark.usefixtures("uvicorn_must_not_start")
+def test_serve_refuses_the_mock_provider_outside_dev_mode(env: dict[str, str]) -> None:
+    env = {**env, "GYMGATE_ADMIN_TOKEN": "a-long-enough-admin-token"}
+
+    message = one_line_error(invoke(env, "serve"))
+
+    assert "GYMGATE_PAYMENT_PROVIDER=mock" in message
+    assert "GYMGATE_DEV_MODE=1" in message
+
+
+@pytest.mark.usefixtures("uvicorn_must_not_start")
 def test_serve_refuses_a_private_key_readable_by_others(
     env: dict[str, str], keys: KeyStore
 ) -> None:
     kid = rotate(env)
     (keys.directory / f"{kid}.pem").chmod(0o644)
-    env = {**env, "GYMGATE_ADMIN_TOKEN": "a-long-enough-admin-token"}
+    env = {**env, "GYMGATE_ADMIN_TOKEN": "a-long-enough-admin-token", "GYMGATE_DEV_MODE": "1"}
 
     message = one_line_error(invoke(env, "serve"))
 
@@ -675,7 +685,7 @@ def test_serve_refuses_a_key_set_other_users_could_write(
 ) -> None:
     rotate(env)
     keys.metadata_path.chmod(0o664)
-    env = {**env, "GYMGATE_ADMIN_TOKEN": "a-long-enough-admin-token"}
+    env = {**env, "GYMGATE_ADMIN_TOKEN": "a-long-enough-admin-token", "GYMGATE_DEV_MODE": "1"}
 
     message = one_line_error(invoke(env, "serve"))
 

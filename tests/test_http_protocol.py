@@ -33,6 +33,7 @@ def _server(workdir: Path, template: SqliteTemplate, **env: str) -> LiveServer:
             "GYMGATE_KEYS_DIR": str(workdir / "keys"),
             "GYMGATE_ADMIN_TOKEN": ADMIN_TOKEN,
             "GYMGATE_LOG_LEVEL": "WARNING",
+            "GYMGATE_DEV_MODE": "1",  # the mock provider
             **env,
         },
     )

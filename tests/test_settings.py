@@ -242,11 +242,33 @@ def test_serving_with_a_short_admin_token_is_refused() -> None:
 
 
 def test_serving_with_a_long_enough_admin_token_is_allowed() -> None:
-    Settings(admin_token="x" * 16).check_for_serving()
+    STRIPE.replace(admin_token="x" * 16).check_for_serving()
+
+
+def test_serving_the_mock_provider_outside_dev_mode_is_refused_naming_the_variables() -> None:
+    with pytest.raises(ConfigError) as refused:
+        Settings(admin_token="x" * 16).check_for_serving()
+
+    message = str(refused.value)
+    assert "\n" not in message
+    assert "GYMGATE_PAYMENT_PROVIDER=mock" in message
+    assert "GYMGATE_DEV_MODE=1" in message
+
+
+def test_dev_mode_serves_the_mock_provider() -> None:
+    Settings(admin_token="x" * 16, dev_mode=True).check_for_serving()
 
 
 def test_dev_mode_serves_without_an_admin_token() -> None:
     Settings(dev_mode=True).check_for_serving()
+
+
+STRIPE = Settings(
+    payment_provider="stripe",
+    stripe_secret_key="sk_test_x",
+    stripe_webhook_secret="whsec_x",
+    stripe_success_url="https://gym.example/paid",
+)
 
 
 def test_replace_returns_a_changed_copy() -> None:

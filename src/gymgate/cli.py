@@ -8,7 +8,7 @@ import logging
 import os
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -23,6 +23,7 @@ from gymgate.keystore import KeySet, KeyStore
 from gymgate.runtime import Runtime, pass_verifier
 from gymgate.services.audit import AuditFilter
 from gymgate.services.gates import enrollment_code
+from gymgate.services.retention import Pruned
 from gymgate.settings import Settings
 from gymgate.storage import (
     backend_of,
@@ -374,6 +375,46 @@ def audit_list(
                 f"{row['reason'] or '-':<15}{row['pass_id'] or '-':<18}{row['mode']}"
                 + (f" conflict:{row['conflict']}" if row["conflict"] else "")
             )
+
+
+def _moment(value: str) -> datetime:
+    """An ISO 8601 date or time; UTC when it names no zone."""
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not an ISO 8601 date, e.g. 2026-01-31") from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+@audit.command(name="prune")
+@click.option("--before", "before_text", required=True, help="ISO 8601 date or time (UTC).")
+@click.option(
+    "--export",
+    "export_path",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Write the rows to this CSV file before deleting them.",
+)
+@click.pass_context
+def audit_prune(context: click.Context, before_text: str, export_path: Path | None) -> None:
+    """Delete audit rows older than --before, after exporting them to CSV if asked.
+
+    Prints how many rows went. Rows are read and deleted in batches, so gates keep
+    scanning meanwhile.
+
+        gymgate audit prune --before 2026-01-01 --export audit-2025.csv
+    """
+    before = _moment(before_text)
+
+    async def work(runtime: Runtime) -> Pruned:
+        if export_path is None:
+            return await runtime.retention.prune(before)
+        with export_path.open("w", newline="", encoding="utf-8") as sink:
+            return await runtime.retention.prune(before, sink)
+
+    pruned = _with_runtime(_settings(context), work)
+    if export_path is not None:
+        click.echo(f"exported {pruned.exported} audit rows to {export_path}")
+    click.echo(f"deleted {pruned.deleted} audit rows before {to_iso(before)}")
 
 
 @main.group()

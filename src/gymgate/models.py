@@ -29,6 +29,7 @@ __all__ = [
     "Pass",
     "Payment",
     "ProcessedPaymentEvent",
+    "ServerSecret",
     "UsedPass",
     "User",
     "UtcDateTime",
@@ -209,3 +210,12 @@ class Gate(Base):
     pending_uploads: Mapped[int] = mapped_column(Integer, server_default="0")
     # Last authenticated request of any kind, written by servers at most every few seconds.
     last_seen_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class ServerSecret(Base):
+    """A random secret every server sharing the database uses (made by the first to need it)."""
+
+    __tablename__ = "server_secrets"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[str] = mapped_column(String(128))

@@ -20,6 +20,7 @@ from gymgate.clock import Clock, SystemClock
 from gymgate.errors import StorageUnavailable
 from gymgate.keystore import KeyStore, ReloadingKeySet
 from gymgate.payments import PaymentProvider, configured_provider
+from gymgate.qr_pool import QrDrawer
 from gymgate.services.audit import AuditLog
 from gymgate.services.checkin import CheckIn
 from gymgate.services.conflicts import Conflicts
@@ -29,6 +30,7 @@ from gymgate.services.passes import Passes
 from gymgate.services.payment_events import PaymentEvents
 from gymgate.services.payment_lookup import PaymentLookup
 from gymgate.services.payments import Payments
+from gymgate.services.retention import AuditRetention
 from gymgate.services.signing_keys import SigningKeys
 from gymgate.services.sweep import UsedPassSweeper
 from gymgate.settings import Settings
@@ -63,12 +65,14 @@ class Runtime:
     payments: Payments
     payment_events: PaymentEvents
     audit: AuditLog
+    retention: AuditRetention
     gates: Gates
     gate_sync: GateSync
     conflicts: Conflicts
     sweeper: UsedPassSweeper
     payment_lookup: PaymentLookup
     signing_keys: SigningKeys
+    qr: QrDrawer
 
     @classmethod
     @asynccontextmanager
@@ -87,7 +91,11 @@ class Runtime:
         """
         storage = open_storage(settings, create=create_database)
         try:
-            yield cls.build(settings, storage, clock or SystemClock(), provider)
+            runtime = cls.build(settings, storage, clock or SystemClock(), provider)
+            try:
+                yield runtime
+            finally:
+                await runtime.qr.close()
         finally:
             await storage.close()
 
@@ -129,9 +137,16 @@ class Runtime:
             gates=gates,
             gate_sync=GateSync(storage, gates, pass_verifier(settings), keys, clock),
             conflicts=Conflicts(storage),
-            sweeper=UsedPassSweeper(storage, clock, settings.cleanup_interval_seconds),
             payment_lookup=PaymentLookup(storage, clock),
             signing_keys=SigningKeys(store, keys, clock),
+            retention=AuditRetention(storage),
+            sweeper=UsedPassSweeper(
+                storage,
+                clock,
+                settings.cleanup_interval_seconds,
+                audit_retention_days=settings.audit_retention_days,
+            ),
+            qr=QrDrawer(settings.qr_workers),
         )
 
     async def clock_skew(self) -> float | None:

@@ -47,12 +47,17 @@ SETTINGS_DOC: dict[str, str] = {
     "408 and the connection is closed (default 10)",
     "MAX_CONNECTIONS": "open connections a server process serves; a request beyond gets 503 "
     "(default 1000)",
-    "DEV_MODE": "1 relaxes start-up checks meant for production (default 0)",
+    "DEV_MODE": "1 = a demo or test install: allows the mock provider and no admin token "
+    "(default 0)",
     "SQLITE_SYNCHRONOUS": "SQLite synchronous level: NORMAL survives a crashed process, FULL "
     "also a power cut (default NORMAL)",
     "SQLITE_BUSY_TIMEOUT_MS": "how long SQLite waits for a lock before giving up (default 5000)",
     "CLEANUP_INTERVAL_SECONDS": "how often expired used-pass rows are swept (default 60)",
+    "AUDIT_RETENTION_DAYS": "audit rows older than this many days are deleted by the sweep; "
+    "0 keeps them forever (default 0)",
     "KEY_RELOAD_SECONDS": "how often a server checks keys/ for CLI changes (default 1)",
+    "QR_WORKERS": "processes that draw QR images, off the event loop that answers the gates; "
+    "0 draws them on the loop (default 1)",
     "RATE_LIMIT_PER_MINUTE": "requests per minute to /verify per gate and per client address; "
     "0 turns this limit off (default 0)",
     "WRITE_LIMIT_PER_MINUTE": "requests per minute per client address to each of /create_payment "
@@ -194,7 +199,9 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "SQLITE_SYNCHRONOUS": ("sqlite_synchronous", _one_of(*SQLITE_SYNCHRONOUS_LEVELS)),
     "SQLITE_BUSY_TIMEOUT_MS": ("sqlite_busy_timeout_ms", _positive_int),
     "CLEANUP_INTERVAL_SECONDS": ("cleanup_interval_seconds", _positive_int),
+    "AUDIT_RETENTION_DAYS": ("audit_retention_days", _non_negative_int),
     "KEY_RELOAD_SECONDS": ("key_reload_seconds", _positive_int),
+    "QR_WORKERS": ("qr_workers", _non_negative_int),
     "RATE_LIMIT_PER_MINUTE": ("rate_limit_per_minute", _non_negative_int),
     "WRITE_LIMIT_PER_MINUTE": ("write_limit_per_minute", _non_negative_int),
     "AUTH_FAILURES_PER_MINUTE": ("auth_failures_per_minute", _positive_int),
@@ -237,7 +244,9 @@ class Settings:
     sqlite_synchronous: str = "NORMAL"
     sqlite_busy_timeout_ms: int = 5000
     cleanup_interval_seconds: int = 60
+    audit_retention_days: int = 0
     key_reload_seconds: int = 1
+    qr_workers: int = 1
     rate_limit_per_minute: int = 0
     write_limit_per_minute: int = 60
     auth_failures_per_minute: int = 10
@@ -272,8 +281,8 @@ class Settings:
         return dataclasses.replace(self, **changes)
 
     def check_for_serving(self) -> None:
-        """Refuse to serve without the provider's secrets, or (unless in dev mode) with a weak
-        or missing admin token."""
+        """Refuse to serve without the provider's secrets, or (unless in dev mode) with the
+        mock provider or a weak or missing admin token."""
         self.check_payment_provider()
         if self.dev_mode:
             return
@@ -285,6 +294,12 @@ class Settings:
             raise ConfigError(
                 f"GYMGATE_ADMIN_TOKEN is too short: use at least {MIN_ADMIN_TOKEN_LENGTH} "
                 "characters"
+            )
+        if self.payment_provider == "mock":
+            # The mock provider hands out paid passes for free: a demo, never a gym's door.
+            raise ConfigError(
+                "GYMGATE_PAYMENT_PROVIDER=mock (the default) gives passes away for free: set "
+                "GYMGATE_PAYMENT_PROVIDER=stripe, or GYMGATE_DEV_MODE=1 for a demo or test"
             )
 
     def check_payment_provider(self) -> None:

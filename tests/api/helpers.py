@@ -19,13 +19,24 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from PIL import Image
+from sqlalchemy import select
 
 from gymgate.cli import main
 from gymgate.keystore import KeyEntry, KeySet, kid_for
+from gymgate.models import Payment
+from gymgate.runtime import Runtime
 from tests.conftest import ADMIN_TOKEN
 
 Client = AsyncTestClient[Litestar]
 ClientAt = Callable[[str], httpx.AsyncClient]
+
+
+async def member_of(runtime: Runtime, payment_id: str) -> str:
+    """The member's own id (the token's `sub`), which no payment answer shows."""
+    async with runtime.storage.reading() as session:
+        user_id = await session.scalar(select(Payment.user_id).where(Payment.id == payment_id))
+    assert user_id is not None
+    return user_id
 
 
 async def pay(client: Client, email: str = "ana@example.com", **extra: Any) -> dict[str, Any]:

@@ -10,8 +10,18 @@ import jwt
 
 from gymgate.clock import FrozenClock, to_iso
 from gymgate.keystore import KeyStore
+from gymgate.runtime import Runtime
 from gymgate.settings import Settings
-from tests.api.helpers import Client, admin_headers, decode_qr, new_pass, pay, refund, scan
+from tests.api.helpers import (
+    Client,
+    admin_headers,
+    decode_qr,
+    member_of,
+    new_pass,
+    pay,
+    refund,
+    scan,
+)
 
 DATA_URL_PREFIX = "data:image/png;base64,"
 
@@ -33,7 +43,7 @@ async def test_generate_qr_json_has_token_pass_id_expiry_and_data_url(
 
 
 async def test_the_token_carries_the_contract_claims(
-    client: Client, clock: FrozenClock, settings: Settings
+    client: Client, clock: FrozenClock, settings: Settings, runtime: Runtime
 ) -> None:
     payment = await pay(client)
     issued = await new_pass_for(client, payment["payment_id"])
@@ -44,7 +54,8 @@ async def test_the_token_carries_the_contract_claims(
     active_kid = KeyStore(settings.keys_dir).load().active_kid
     assert header == {"alg": "EdDSA", "typ": "JWT", "kid": active_kid}
     assert claims["iss"] == "gymgate"
-    assert claims["sub"] == payment["user_id"]
+    assert claims["sub"] == await member_of(runtime, payment["payment_id"])
+    assert claims["sub"] != payment["user_id"]  # the public answer shows a pseudonym
     assert claims["jti"] == issued["pass_id"]
     assert claims["iat"] == int(clock.now())
     assert claims["exp"] == int(clock.now()) + settings.pass_ttl_seconds
@@ -59,7 +70,7 @@ async def test_the_data_url_decodes_to_the_exact_token(client: Client) -> None:
 
 
 async def test_generate_qr_png_is_an_image_that_the_server_allows(
-    client: Client, gate_secret: str
+    client: Client, gate_secret: str, runtime: Runtime
 ) -> None:
     payment = await pay(client)
     response = await client.post(
@@ -71,7 +82,7 @@ async def test_generate_qr_png_is_an_image_that_the_server_allows(
     token = decode_qr(response.content)
     answer = await scan(client, gate_secret, token)
     assert answer["status"] == "allow"
-    assert answer["user_id"] == payment["user_id"]
+    assert answer["user_id"] == await member_of(runtime, payment["payment_id"])
 
 
 async def test_generate_qr_svg_is_an_svg_document(client: Client) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import jwt
 import pytest
 from sqlalchemy import select
 
@@ -14,6 +15,7 @@ from tests.api.helpers import (
     Client,
     admin_headers,
     audit_items,
+    member_of,
     new_pass,
     pay,
     refund,
@@ -45,14 +47,36 @@ async def test_simulate_picks_the_mock_providers_outcome(client: Client, outcome
     assert (await pay(client, simulate=outcome))["status"] == outcome
 
 
-async def test_one_email_is_one_user_whatever_its_case(client: Client) -> None:
+async def test_one_email_is_one_member_whatever_its_case(client: Client, runtime: Runtime) -> None:
     first = await pay(client, "ana@example.com")
     second = await pay(client, "  Ana@Example.COM ")
     other = await pay(client, "ben@example.com")
 
-    assert first["user_id"] == second["user_id"]
+    assert await member_of(runtime, first["payment_id"]) == await member_of(
+        runtime, second["payment_id"]
+    )
+    assert await member_of(runtime, other["payment_id"]) != await member_of(
+        runtime, first["payment_id"]
+    )
     assert first["payment_id"] != second["payment_id"]
-    assert other["user_id"] != first["user_id"]
+
+
+async def test_paying_with_someone_elses_email_does_not_reveal_their_member_id(
+    client: Client, runtime: Runtime
+) -> None:
+    member = await pay(client, "ana@example.com")
+    token = (await client.post("/generate_qr", json={"payment_id": member["payment_id"]})).json()[
+        "token"
+    ]
+    member_id = jwt.decode(token, options={"verify_signature": False})["sub"]
+
+    stranger = await pay(client, "ana@example.com")  # someone else typing Ana's address
+
+    assert member_id == await member_of(runtime, stranger["payment_id"])  # one member...
+    assert stranger["user_id"] != member_id  # ...that the answer does not name
+    assert stranger["user_id"] != member["user_id"]  # nor link to Ana's earlier payment
+    looked_up = (await client.get(f"/payments/{stranger['payment_id']}")).json()
+    assert looked_up["user_id"] == stranger["user_id"]  # stable for one payment
 
 
 async def test_get_payment_returns_the_same_shape(client: Client) -> None:

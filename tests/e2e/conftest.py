@@ -120,6 +120,7 @@ def live_server_on_sqlite(workdir: Path, template: SqliteTemplate, **extra_env: 
         "GYMGATE_DATABASE_URL": template.fresh_copy(workdir),
         "GYMGATE_KEYS_DIR": str(workdir / "keys"),
         "GYMGATE_ADMIN_TOKEN": ADMIN_TOKEN,
+        "GYMGATE_DEV_MODE": "1",  # the mock provider
         **extra_env,
     }
     return LiveServer(workdir, env)

@@ -66,6 +66,7 @@ def _env(database_url: str, keys_dir: Path, **extra: str) -> dict[str, str]:
         "GYMGATE_DATABASE_URL": database_url,
         "GYMGATE_KEYS_DIR": str(keys_dir),
         "GYMGATE_ADMIN_TOKEN": ADMIN_TOKEN,
+        "GYMGATE_DEV_MODE": "1",  # the mock provider
         **extra,
     }
 

@@ -45,7 +45,17 @@ def _base_env(workdir: Path, keys_dir: Path) -> dict[str, str]:
         "PATH": "/usr/bin:/bin",
         "GYMGATE_DATABASE_URL": sqlite_url(workdir / "gymgate.db"),
         "GYMGATE_KEYS_DIR": str(keys_dir),
+        **STRIPE,
     }
+
+
+# A real install takes real payments: the mock provider is refused outside dev mode.
+STRIPE = {
+    "GYMGATE_PAYMENT_PROVIDER": "stripe",
+    "GYMGATE_STRIPE_SECRET_KEY": "sk_test_not_a_real_key",
+    "GYMGATE_STRIPE_WEBHOOK_SECRET": "whsec_not_a_real_secret",
+    "GYMGATE_STRIPE_SUCCESS_URL": "https://gym.example/paid",
+}
 
 
 @pytest.mark.parametrize(
@@ -80,6 +90,19 @@ def test_serve_refuses_an_unsafe_set_up(
     assert message in refused.stderr
     assert "Traceback" not in refused.stderr
     assert len(refused.stderr.strip().splitlines()) == 1  # one line, naming what to fix
+
+
+def test_serve_refuses_the_mock_provider_outside_dev_mode(tmp_path: Path, keys_dir: Path) -> None:
+    env = {**_base_env(tmp_path, keys_dir), "GYMGATE_ADMIN_TOKEN": STRONG_TOKEN}
+    env["GYMGATE_PAYMENT_PROVIDER"] = "mock"
+
+    refused = _serve(tmp_path, env)
+
+    assert refused.returncode != 0
+    assert refused.stderr.strip().splitlines() == [
+        "Error: GYMGATE_PAYMENT_PROVIDER=mock (the default) gives passes away for free: set "
+        "GYMGATE_PAYMENT_PROVIDER=stripe, or GYMGATE_DEV_MODE=1 for a demo or test"
+    ]
 
 
 def test_dev_mode_serves_without_an_admin_token(tmp_path: Path, keys_dir: Path) -> None:

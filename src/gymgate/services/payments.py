@@ -22,6 +22,7 @@ from gymgate.errors import InvalidInput, NotFound, PaymentConflict
 from gymgate.ids import new_id
 from gymgate.models import OperatorEvent, Pass, Payment, UsedPass, User
 from gymgate.payments import PaymentProvider, ProviderError
+from gymgate.pseudonyms import Pseudonyms
 from gymgate.storage import Storage
 from gymgate.vocabulary import PaymentStatus
 
@@ -37,6 +38,9 @@ REFUND_RETRY_AFTER = timedelta(minutes=5)
 
 @dataclass(frozen=True, slots=True)
 class PaymentView:
+    """A payment as its payer sees it: `user_id` is the member's pseudonym for this payment
+    (gymgate.pseudonyms), never the member's id."""
+
     payment_id: str
     user_id: str
     status: PaymentStatus
@@ -46,10 +50,10 @@ class PaymentView:
     checkout_url: str | None = None
 
     @classmethod
-    def of(cls, payment: Payment, checkout_url: str | None = None) -> PaymentView:
+    def of(cls, payment: Payment, pseudonym: str, checkout_url: str | None = None) -> PaymentView:
         return cls(
             payment.id,
-            payment.user_id,
+            pseudonym,
             payment.status,
             payment.amount_cents,
             payment.currency,
@@ -88,6 +92,7 @@ class Payments:
         currency: str,
     ) -> None:
         self._storage = storage
+        self._pseudonyms = Pseudonyms(storage)
         self._provider = provider
         self._clock = clock
         self._amount_cents = amount_cents
@@ -117,7 +122,7 @@ class Payments:
                 updated_at=now,
             )
             session.add(payment)
-        return PaymentView.of(payment, charge.checkout_url)
+        return await self._view(payment, charge.checkout_url)
 
     async def _user_for(self, session: AsyncSession, email: str, name: str | None) -> str:
         """The user id for this email, creating the user on first payment."""
@@ -132,7 +137,8 @@ class Payments:
 
     async def get(self, payment_id: str) -> PaymentView:
         async with self._storage.reading() as session:
-            return PaymentView.of(await _payment(session, payment_id))
+            payment = await _payment(session, payment_id)
+        return await self._view(payment)
 
     async def refund(self, payment_id: str) -> PaymentView:
         """Refund a completed payment whose pass has not admitted anyone; revoke the pass."""
@@ -149,7 +155,11 @@ class Payments:
             session.add(
                 OperatorEvent(at=self._now(), action="refund", subject=payment_id, detail=status)
             )
-        return PaymentView.of(payment)
+        return await self._view(payment)
+
+    async def _view(self, payment: Payment, checkout_url: str | None = None) -> PaymentView:
+        pseudonym = await self._pseudonyms.of(payment.user_id, payment.id)
+        return PaymentView.of(payment, pseudonym, checkout_url)
 
     async def _start_refund(self, payment_id: str) -> tuple[str, str | None]:
         """Block the pass and mark the refund pending; the provider's reference and pass id."""

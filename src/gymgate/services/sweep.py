@@ -1,4 +1,5 @@
-"""Forgetting used passes once no server could accept their tokens anyway.
+"""Forgetting used passes once no server could accept their tokens anyway (and audit rows
+older than GYMGATE_AUDIT_RETENTION_DAYS, when set).
 
 The used-nonce table is what makes a pass admit at most once, so a row may only go when
 every server sharing the database would refuse its token as expired. Servers' clocks and
@@ -15,11 +16,13 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 from sqlalchemy import delete
 
-from gymgate.clock import Clock
+from gymgate.clock import Clock, to_datetime
 from gymgate.models import UsedPass
+from gymgate.services.retention import AuditRetention
 from gymgate.settings import MAX_LEEWAY_SECONDS
 from gymgate.storage import Storage
 
@@ -34,10 +37,18 @@ log = logging.getLogger("gymgate")
 class UsedPassSweeper:
     """The one owner of the sweep: on a timer, and opportunistically after a scan."""
 
-    def __init__(self, storage: Storage, clock: Clock, interval_seconds: float) -> None:
+    def __init__(
+        self,
+        storage: Storage,
+        clock: Clock,
+        interval_seconds: float,
+        *,
+        audit_retention_days: int = 0,
+    ) -> None:
         self._storage = storage
         self._clock = clock
         self._interval = interval_seconds
+        self._audit_retention = timedelta(days=audit_retention_days)
         # The injectable clock, not time.monotonic: tests move it to make a sweep due.
         self._last = clock.now()
 
@@ -49,6 +60,10 @@ class UsedPassSweeper:
         cutoff = int(database_now) - SWEEP_MARGIN_SECONDS
         async with self._storage.writing() as session:
             result = await session.execute(delete(UsedPass).where(UsedPass.expires_at < cutoff))
+        if self._audit_retention:
+            before = to_datetime(database_now) - self._audit_retention
+            pruned = await AuditRetention(self._storage).prune(before)
+            log.debug("pruned %d audit rows older than %s", pruned.deleted, before.isoformat())
         return int(getattr(result, "rowcount", 0) or 0)
 
     def claim(self) -> bool:

@@ -11,7 +11,6 @@ from gymgate.api.responses import JsonOrImageOperation, errors
 from gymgate.api.schemas import GenerateQrRequest, GenerateQrResponse, PassStatusResponse
 from gymgate.clock import to_iso
 from gymgate.metrics import TOKENS_ISSUED
-from gymgate.qr import qr_data_url, qr_png, qr_svg
 from gymgate.runtime import Runtime
 
 __all__ = ["PassController"]
@@ -43,14 +42,16 @@ class PassController(Controller):
         TOKENS_ISSUED.inc()
         headers = {"Cache-Control": "no-store"}
         if data.format == "png":
-            return Response(qr_png(issued.token), media_type="image/png", headers=headers)
+            png = await runtime.qr.png(issued.token)
+            return Response(png, media_type="image/png", headers=headers)
         if data.format == "svg":
-            return Response(qr_svg(issued.token), media_type="image/svg+xml", headers=headers)
+            svg = await runtime.qr.svg(issued.token)
+            return Response(svg, media_type="image/svg+xml", headers=headers)
         body = GenerateQrResponse(
             token=issued.token,
             pass_id=issued.pass_id,
             expires_at=to_iso(issued.expires_at),
-            qr=qr_data_url(issued.token),
+            qr=await runtime.qr.data_url(issued.token),
         )
         return Response(body, media_type=MediaType.JSON, headers=headers)
 
