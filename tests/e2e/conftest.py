@@ -90,15 +90,19 @@ def new_context(browser: Browser, server: LiveServer, size: ViewportSize = PHONE
     return context
 
 
-def live_server_on_sqlite(workdir: Path, template: SqliteTemplate, **extra_env: str) -> LiveServer:
+def live_server_on_sqlite(
+    workdir: Path, template: SqliteTemplate, *, port: int | None = None, **extra_env: str
+) -> LiveServer:
     """An unstarted `gymgate serve` on a fresh SQLite file; it makes its own first key."""
     env = {
         "GYMGATE_DATABASE_URL": template.fresh_copy(workdir),
         "GYMGATE_KEYS_DIR": str(workdir / "keys"),
         "GYMGATE_ADMIN_TOKEN": ADMIN_TOKEN,
+        # A demo install, as `make run` is: the mock provider's outcome choice shows.
+        "GYMGATE_DEV_MODE": "1",
         **extra_env,
     }
-    return LiveServer(workdir, env)
+    return LiveServer(workdir, env, port=port)
 
 
 @pytest.fixture
