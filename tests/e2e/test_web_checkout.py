@@ -60,13 +60,14 @@ def phone(browser: Browser, stripe_server: tuple[LiveServer, FakeStripe]) -> Ite
     context.close()
 
 
-def go_to_checkout(page: Page) -> None:
+def go_to_checkout(page: Page, stripe: FakeStripe) -> None:
     page.goto("/")
     expect(page.locator("#offer-price")).to_have_text("€15.00")
     expect(page.locator("#demo-outcome")).to_be_hidden()
     page.fill("#email", "ana@example.com")
     page.fill("#name", "Ana")
     page.click("#pay")
+    page.wait_for_url(stripe.url + "/pay/*")
     expect(page.locator("h1")).to_have_text("Fake checkout")
     expect(page.locator("body")).to_contain_text("15.00 EUR")
 
@@ -79,7 +80,7 @@ def test_paying_at_the_hosted_checkout_brings_the_pass_and_its_email(
 ) -> None:
     _, stripe = stripe_server
     stripe.hold_webhooks = True  # the provider confirms a little after the member is back
-    go_to_checkout(phone)
+    go_to_checkout(phone, stripe)
     phone.click("#checkout-pay")
 
     expect(phone.locator("#pay-message")).to_contain_text("Confirming your payment")
@@ -101,7 +102,7 @@ def test_the_page_confirms_on_its_own_without_the_button(
 ) -> None:
     _, stripe = stripe_server
     stripe.hold_webhooks = True
-    go_to_checkout(phone)
+    go_to_checkout(phone, stripe)
     phone.click("#checkout-pay")
     expect(phone.locator("#pay-message")).to_contain_text("Confirming your payment")
     stripe.release()
@@ -111,7 +112,8 @@ def test_the_page_confirms_on_its_own_without_the_button(
 def test_a_cancelled_checkout_says_nothing_was_charged(
     phone: Page, stripe_server: tuple[LiveServer, FakeStripe], screenshot: Screenshot
 ) -> None:
-    go_to_checkout(phone)
+    _, stripe = stripe_server
+    go_to_checkout(phone, stripe)
     phone.click("#checkout-cancel")
     expect(phone.locator("#pay-message")).to_contain_text("didn't go through")
     expect(phone.locator("#pay-message")).to_contain_text("nothing was charged")
