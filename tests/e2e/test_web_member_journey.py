@@ -7,6 +7,8 @@ import io
 import re
 from collections.abc import Callable, Iterator
 from datetime import datetime
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 from pathlib import Path
 
 import httpx
@@ -209,3 +211,23 @@ def test_an_old_or_broken_link_says_what_to_do(page: Page, web_server: LiveServe
     expect(page.locator("#pay-message")).to_contain_text("This pass link doesn't work")
     expect(page.locator("#lost")).to_be_visible()
     assert re.search(r"/$", page.url)
+
+
+def test_in_dev_mode_without_smtp_the_email_waits_in_the_outbox_and_the_log_says_where(
+    page: Page, web_server: LiveServer, tmp_path: Path
+) -> None:
+    payment = httpx.post(web_server.url + "/create_payment", json={"email": "ana@example.com"})
+    assert payment.json()["status"] == "completed"
+    [saved] = (tmp_path / "outbox").glob("*.eml")
+    message = message_from_bytes(saved.read_bytes(), policy=policy.default)
+    assert isinstance(message, EmailMessage)
+    [link] = links_in(message)
+    # GYMGATE_PUBLIC_URL is left at its default: open the same path on the test's server.
+    assert link.startswith("http://localhost:8000/p/#")
+    page.goto("/p/" + link.partition("/p/")[2])
+    expect(page.locator("#pass-state")).to_contain_text("Ready")
+
+    log = web_server.log()
+    assert str((tmp_path / "outbox").resolve()) in log, "the server says where mail goes"
+    assert link.partition("#")[2] not in log
+    assert payment.json()["payment_id"] not in log

@@ -115,9 +115,16 @@ class PassLinks:
         return secret if inserted.first() is not None else None
 
     async def mail_new(self, payment_id: str, secret: str | None) -> None:
-        """After the completing transaction committed: email the payer their link."""
+        """After the completing transaction committed: email the payer their link. Never
+        raises: the payment stands whatever happens to its email (the retry picks it up)."""
         if secret is None or self._mailer is None:
             return
+        try:
+            await self._mail_new(payment_id, secret)
+        except Exception as error:
+            log.warning("a pass email was not sent (%s); it is retried later", type(error).__name__)
+
+    async def _mail_new(self, payment_id: str, secret: str) -> None:
         async with self._storage.reading() as session:
             row = (
                 await session.execute(
@@ -176,7 +183,8 @@ class PassLinks:
         await self._deliver(user.email, user.name, secrets_by_payment, dict(valid))
 
     async def retry_unmailed(self) -> int:
-        """Mint a fresh secret for each link whose email never went out, and send it."""
+        """Mint a fresh secret for each link whose email never went out, and send it; how
+        many were tried."""
         if self._mailer is None:
             return 0
         now = to_datetime(self._clock.now())
