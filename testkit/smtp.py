@@ -38,7 +38,11 @@ class SmtpInbox:
         self.url = f"smtp://127.0.0.1:{self.port}"
         self._messages: list[EmailMessage] = []
         self._lock = threading.Lock()
-        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        # A fixed server name: aiosmtpd would otherwise look its own up (a slow DNS call) on
+        # every connection.
+        self._controller = Controller(
+            self, hostname="127.0.0.1", port=self.port, server_hostname="localhost"
+        )
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
