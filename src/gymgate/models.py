@@ -27,6 +27,7 @@ __all__ = [
     "Gate",
     "OperatorEvent",
     "Pass",
+    "PassLink",
     "Payment",
     "ProcessedPaymentEvent",
     "ServerSecret",
@@ -119,6 +120,23 @@ class Pass(Base):
     issued_at: Mapped[datetime] = mapped_column(UtcDateTime())
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class PassLink(Base):
+    """The private link emailed for a payment's pass: only the SHA-256 of its secret is kept.
+
+    One per payment; a resend or a retried email replaces the secret (older links stop
+    working). `mailed_at` is null until an email carrying the current secret was accepted by
+    the mail server: such rows are retried (gymgate.services.pass_links).
+    """
+
+    __tablename__ = "pass_links"
+
+    payment_id: Mapped[str] = mapped_column(ForeignKey("payments.id"), primary_key=True)
+    link_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    attempted_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    mailed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
 
 
 class UsedPass(Base):

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from gymgate.clock import Clock, SystemClock
 from gymgate.errors import StorageUnavailable
 from gymgate.keystore import KeyStore, ReloadingKeySet
+from gymgate.mail import Mailer, configured_mailer
 from gymgate.payments import PaymentProvider, configured_provider
 from gymgate.qr_pool import QrDrawer
 from gymgate.services.audit import AuditLog
@@ -26,6 +27,7 @@ from gymgate.services.checkin import CheckIn
 from gymgate.services.conflicts import Conflicts
 from gymgate.services.gate_sync import GateSync
 from gymgate.services.gates import Gates
+from gymgate.services.pass_links import PassLinks
 from gymgate.services.passes import Passes
 from gymgate.services.payment_events import PaymentEvents
 from gymgate.services.payment_lookup import PaymentLookup
@@ -60,10 +62,12 @@ class Runtime:
     storage: Storage
     keys: ReloadingKeySet
     provider: PaymentProvider
+    mailer: Mailer | None
     check_in: CheckIn
     passes: Passes
     payments: Payments
     payment_events: PaymentEvents
+    pass_links: PassLinks
     audit: AuditLog
     retention: AuditRetention
     gates: Gates
@@ -82,6 +86,7 @@ class Runtime:
         *,
         clock: Clock | None = None,
         provider: PaymentProvider | None = None,
+        mailer: Mailer | None = None,
         create_database: bool = False,
     ) -> AsyncIterator[Runtime]:
         """Open storage and keys, build the use cases; close everything on the way out.
@@ -91,7 +96,7 @@ class Runtime:
         """
         storage = open_storage(settings, create=create_database)
         try:
-            runtime = cls.build(settings, storage, clock or SystemClock(), provider)
+            runtime = cls.build(settings, storage, clock or SystemClock(), provider, mailer)
             try:
                 yield runtime
             finally:
@@ -106,10 +111,20 @@ class Runtime:
         storage: Storage,
         clock: Clock,
         provider: PaymentProvider | None = None,
+        mailer: Mailer | None = None,
     ) -> Runtime:
         store = KeyStore(settings.keys_dir)
         keys = ReloadingKeySet(store, settings.key_reload_seconds)
         provider = provider or configured_provider(settings)
+        mailer = mailer or configured_mailer(settings)
+        links = PassLinks(
+            storage,
+            mailer,
+            clock,
+            public_url=settings.public_url,
+            gym_name=settings.gym_name,
+            mail_from=settings.mail_from,
+        )
         gates = Gates(storage, clock)
         return cls(
             settings=settings,
@@ -117,6 +132,7 @@ class Runtime:
             storage=storage,
             keys=keys,
             provider=provider,
+            mailer=mailer,
             check_in=CheckIn(storage, pass_verifier(settings), keys, clock),
             passes=Passes(
                 storage,
@@ -131,8 +147,10 @@ class Runtime:
                 clock,
                 amount_cents=settings.price_cents,
                 currency=settings.currency,
+                links=links,
             ),
-            payment_events=PaymentEvents(storage, provider, clock),
+            payment_events=PaymentEvents(storage, provider, clock, links),
+            pass_links=links,
             audit=AuditLog(storage),
             gates=gates,
             gate_sync=GateSync(storage, gates, pass_verifier(settings), keys, clock),
@@ -154,6 +172,16 @@ class Runtime:
         the leeway (None when within it): passes would be judged by the wrong time."""
         offset = await self.storage.clock_offset()
         return offset if abs(offset) > self.settings.leeway_seconds else None
+
+    def say_where_mail_goes(self) -> None:
+        """One start-up line: where pass emails go, or that members get none."""
+        if self.mailer is None:
+            log.warning(
+                "GYMGATE_SMTP_URL is not set: members get no pass emails (set it, or use "
+                "GYMGATE_DEV_MODE=1 to keep them in outbox/)"
+            )
+        else:
+            log.info("pass emails go to %s", self.mailer.describe())
 
     async def warn_about_clock(self) -> None:
         """Say when this server's clock is off (`gymgate serve` calls it before serving);

@@ -77,6 +77,12 @@ SETTINGS_DOC: dict[str, str] = {
     "STRIPE_SUCCESS_URL": "where Stripe's checkout sends the member after paying, e.g. "
     "https://gym.example.com/; required with stripe",
     "STRIPE_API_BASE": "base URL of the Stripe-compatible API (default https://api.stripe.com)",
+    "SMTP_URL": "where pass emails go: smtp://host:port (smtps:// for TLS; user:password@ "
+    "if the server needs it); unset in dev mode: .eml files in outbox/ (default unset)",
+    "PUBLIC_URL": "the address members reach this server at; pass links in emails start with "
+    "it (default http://localhost:8000)",
+    "MAIL_FROM": "the From address of pass emails (default passes@localhost)",
+    "GYM_NAME": "the gym's name on the member page and in emails (default gymgate)",
 }
 
 
@@ -161,6 +167,19 @@ def _http_url(value: str) -> str:
     return value.strip()
 
 
+def _smtp_url(value: str) -> str:
+    scheme, sep, rest = value.strip().partition("://")
+    if scheme not in ("smtp", "smtps") or not sep or not rest.rpartition("@")[2]:
+        raise ValueError("must look like smtp://host:port (or smtps://)")
+    return value.strip()
+
+
+def _mail_from(value: str) -> str:
+    if "@" not in value or any(char in value for char in "\r\n"):
+        raise ValueError("must be an email address such as passes@gym.example.com")
+    return value.strip()
+
+
 def _unless_empty(parse: Callable[[str], Any]) -> Callable[[str], Any]:
     """An optional value: empty means not set (an env file may list it blank)."""
     return lambda value: parse(value) if value.strip() else None
@@ -213,14 +232,22 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "STRIPE_WEBHOOK_SECRET": ("stripe_webhook_secret", _unless_empty(_text)),
     "STRIPE_SUCCESS_URL": ("stripe_success_url", _unless_empty(_http_url)),
     "STRIPE_API_BASE": ("stripe_api_base", lambda v: _http_url(v).rstrip("/")),
+    "SMTP_URL": ("smtp_url", _unless_empty(_smtp_url)),
+    "PUBLIC_URL": ("public_url", lambda v: _http_url(v).rstrip("/")),
+    "MAIL_FROM": ("mail_from", _mail_from),
+    "GYM_NAME": ("gym_name", _text),
 }
 # Shown as **** by `gymgate config show`, never logged nor echoed in an error.
 _SECRETS = frozenset({"admin_token", "stripe_secret_key", "stripe_webhook_secret"})
+# Shown with their password masked, like the database URL.
+_URLS_WITH_PASSWORDS = frozenset({"database_url", "smtp_url"})
 # Parameters of a database URL that carry a secret (asyncpg reads both), in a query string or
 # in the `key=value key=value` DSN someone may paste by mistake.
 _URL_SECRET_PARAMETER = re.compile(r"(\b(?:ssl)?password=)[^&\s]*", re.IGNORECASE)
 # Shown blank when not set, which is how they are read back.
-_BLANK_WHEN_UNSET = frozenset({"stripe_secret_key", "stripe_webhook_secret", "stripe_success_url"})
+_BLANK_WHEN_UNSET = frozenset(
+    {"stripe_secret_key", "stripe_webhook_secret", "stripe_success_url", "smtp_url"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,6 +285,10 @@ class Settings:
     stripe_webhook_secret: str | None = field(default=None, repr=False)
     stripe_success_url: str | None = None
     stripe_api_base: str = "https://api.stripe.com"
+    smtp_url: str | None = field(default=None, repr=False)
+    public_url: str = "http://localhost:8000"
+    mail_from: str = "passes@localhost"
+    gym_name: str = "gymgate"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -322,7 +353,7 @@ class Settings:
                 text = ""
             elif attribute in _SECRETS:
                 text = "(not set)" if value is None else "****"
-            elif attribute == "database_url":
+            elif attribute in _URLS_WITH_PASSWORDS:
                 text = _mask_url_password(value)
             elif isinstance(value, tuple):
                 text = ",".join(value)
@@ -345,7 +376,7 @@ def _quoted(name: str, attribute: str, raw: str) -> str:
     password (a typo in the scheme must not put the password in a CI log)."""
     if attribute in _SECRETS:
         return name
-    if attribute == "database_url":
+    if attribute in _URLS_WITH_PASSWORDS:
         raw = _mask_url_password(raw)
     return f"{name}={raw!r}"
 

@@ -114,16 +114,19 @@ def csp_violations(context: BrowserContext) -> list[str]:
     return list(_csp_seen[context])
 
 
-def live_server_on_sqlite(workdir: Path, template: SqliteTemplate, **extra_env: str) -> LiveServer:
+def live_server_on_sqlite(
+    workdir: Path, template: SqliteTemplate, *, port: int | None = None, **extra_env: str
+) -> LiveServer:
     """An unstarted `gymgate serve` on a fresh SQLite file; it makes its own first key."""
     env = {
         "GYMGATE_DATABASE_URL": template.fresh_copy(workdir),
         "GYMGATE_KEYS_DIR": str(workdir / "keys"),
         "GYMGATE_ADMIN_TOKEN": ADMIN_TOKEN,
-        "GYMGATE_DEV_MODE": "1",  # the mock provider
+        # A demo install, as `make run` is: the mock provider's outcome choice shows.
+        "GYMGATE_DEV_MODE": "1",
         **extra_env,
     }
-    return LiveServer(workdir, env)
+    return LiveServer(workdir, env, port=port)
 
 
 @pytest.fixture

@@ -24,6 +24,7 @@ from gymgate.api.controllers.audit_export import AuditExportController
 from gymgate.api.controllers.gate import GateController
 from gymgate.api.controllers.gate_sync import GateSyncController
 from gymgate.api.controllers.gates import GatesController
+from gymgate.api.controllers.member import MemberController
 from gymgate.api.controllers.meta import MetaController
 from gymgate.api.controllers.operator import OperatorController
 from gymgate.api.controllers.passes import PassController
@@ -37,6 +38,7 @@ from gymgate.api.security_headers import add_security_headers
 from gymgate.api.web_files import PagesOnly
 from gymgate.clock import Clock
 from gymgate.logs import logging_plugin
+from gymgate.mail import Mailer
 from gymgate.metrics import record_keys
 from gymgate.payments import PaymentProvider
 from gymgate.runtime import Runtime
@@ -66,21 +68,24 @@ def create_app(
     *,
     clock: Clock | None = None,
     provider: PaymentProvider | None = None,
+    mailer: Mailer | None = None,
 ) -> Litestar:
     """A gymgate app; the database and keys are opened in its lifespan, not here."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         async with Runtime.open(
-            settings, clock=clock, provider=provider, create_database=True
+            settings, clock=clock, provider=provider, mailer=mailer, create_database=True
         ) as runtime:
             app.state.runtime = runtime
-            async with runtime.sweeper.running():
+            runtime.say_where_mail_goes()
+            async with runtime.sweeper.running(), runtime.pass_links.retrying():
                 yield
 
     route_handlers: list[object] = [
         PaymentController,
         PassController,
+        MemberController,
         Router(
             "/",
             route_handlers=[GateController, GateSyncController],

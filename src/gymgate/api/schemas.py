@@ -32,13 +32,18 @@ __all__ = [
     "GenerateQrRequest",
     "GenerateQrResponse",
     "HealthResponse",
+    "InfoResponse",
     "Jwk",
     "Jwks",
     "KeyInfo",
     "KeyListResponse",
+    "LinkedPassResponse",
+    "OpenLinkRequest",
     "PassStatusResponse",
     "PaymentResponse",
     "ReadyResponse",
+    "ResendRequest",
+    "ResendResponse",
     "SeriesBucket",
     "SeriesResponse",
     "VerifyRequest",
@@ -247,3 +252,41 @@ class WebhookResponse(Struct):
             "payment event"
         ),
     ]
+
+
+class InfoResponse(Struct):
+    """What the member page shows before anyone pays."""
+
+    gym_name: str
+    price_cents: int
+    currency: Annotated[str, Meta(description="ISO 4217", examples=["EUR"])]
+    pass_ttl_seconds: Annotated[int, Meta(description="a pass is valid this long once issued")]
+    dev_mode: Annotated[bool, Meta(description="a demo install: the mock provider's outcome")]
+    payment_provider: Literal["mock", "stripe"]
+
+
+class OpenLinkRequest(Struct):
+    link: Annotated[
+        str,
+        Meta(max_length=200, description="the secret after # in the emailed pass link"),
+    ]
+
+
+class LinkedPassResponse(Struct, omit_defaults=True):
+    token: Annotated[str, Meta(description="compact EdDSA JWT")]
+    pass_id: Id
+    payment_id: Id
+    expires_at: Timestamp
+    qr: Annotated[str, Meta(description="data:image/png;base64,… of the QR")]
+    status: PassState
+    holder: str | None = None
+    used_at: Timestamp | None = None
+    used_gate: str | None = None
+
+
+class ResendRequest(Struct):
+    email: Annotated[str, Meta(max_length=254, examples=["ana@example.com"])]
+
+
+class ResendResponse(Struct):
+    detail: str

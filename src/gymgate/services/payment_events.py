@@ -17,6 +17,7 @@ from gymgate.clock import Clock, to_datetime
 from gymgate.errors import NotFound
 from gymgate.models import Payment, ProcessedPaymentEvent
 from gymgate.payments import PaymentEvent, PaymentProvider, WebhookSource
+from gymgate.services.pass_links import PassLinks
 from gymgate.services.payments import mark_payment
 from gymgate.storage import Storage
 from gymgate.vocabulary import PaymentStatus, WebhookOutcome
@@ -35,8 +36,11 @@ _FORWARD: dict[PaymentStatus, frozenset[PaymentStatus]] = {
 class PaymentEvents:
     """Signed provider webhooks, applied to the payments they name."""
 
-    def __init__(self, storage: Storage, provider: PaymentProvider, clock: Clock) -> None:
+    def __init__(
+        self, storage: Storage, provider: PaymentProvider, clock: Clock, links: PassLinks
+    ) -> None:
         self._storage = storage
+        self._links = links
         self._provider = provider
         self._clock = clock
 
@@ -49,11 +53,13 @@ class PaymentEvents:
         return await self.apply(event)
 
     async def apply(self, event: PaymentEvent) -> WebhookOutcome:
-        """Apply one verified event; refunding revokes the pass in the same transaction."""
+        """Apply one verified event; refunding revokes the pass in the same transaction, and
+        completing mints the pass link (emailed once the transaction has committed)."""
         if event.status is None:
             return "ignored"
         provider = self._provider.name
         now = to_datetime(self._clock.now())
+        link: str | None = None
         async with self._storage.writing() as session:
             payment = await session.scalar(
                 select(Payment)
@@ -91,4 +97,8 @@ class PaymentEvents:
                 await mark_payment(self._storage, session, now, payment, event.status)
                 if event.settled_reference:
                     payment.provider_payment_ref = event.settled_reference
+                if event.status == "completed":
+                    link = await self._links.mint_in(session, payment.id, now)
+        if link is not None:
+            await self._links.mail_new(payment.id, link)
         return outcome

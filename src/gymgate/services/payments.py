@@ -23,6 +23,7 @@ from gymgate.ids import new_id
 from gymgate.models import OperatorEvent, Pass, Payment, UsedPass, User
 from gymgate.payments import PaymentProvider, ProviderError
 from gymgate.pseudonyms import Pseudonyms
+from gymgate.services.pass_links import PassLinks
 from gymgate.storage import Storage
 from gymgate.vocabulary import PaymentStatus
 
@@ -90,9 +91,11 @@ class Payments:
         *,
         amount_cents: int,
         currency: str,
+        links: PassLinks,
     ) -> None:
         self._storage = storage
         self._pseudonyms = Pseudonyms(storage)
+        self._links = links
         self._provider = provider
         self._clock = clock
         self._amount_cents = amount_cents
@@ -101,7 +104,8 @@ class Payments:
     async def create(
         self, *, email: str, name: str | None, simulate: PaymentStatus | None
     ) -> PaymentView:
-        """Charge for one pass through the provider and record the payment."""
+        """Charge for one pass through the provider and record the payment; a payment that
+        completes at once gets its pass link emailed."""
         email = normalise_email(email)
         name = _clean_name(name)
         charge = await self._provider.charge(
@@ -122,6 +126,11 @@ class Payments:
                 updated_at=now,
             )
             session.add(payment)
+            link = None
+            if charge.status == "completed":
+                await session.flush()  # the link row refers to the payment
+                link = await self._links.mint_in(session, payment.id, now)
+        await self._links.mail_new(payment.id, link)  # committed: mail with nothing held
         return await self._view(payment, charge.checkout_url)
 
     async def _user_for(self, session: AsyncSession, email: str, name: str | None) -> str:
