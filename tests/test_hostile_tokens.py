@@ -354,9 +354,9 @@ ATTACKS: list[Attack] = [
 # fmt: on
 
 
-@pytest.fixture
-def forge(keys_dir: Path) -> Forge:
-    """Our active key, plus a token from an older key that has been retired."""
+def forge_for(keys_dir: Path) -> Forge:
+    """A workbench on the key set in `keys_dir` (one active key): it rotates, retires the old
+    key and keeps a token that key signed."""
     store = KeyStore(keys_dir)
     old = store.load()
     assert old.signing_key is not None
@@ -369,6 +369,21 @@ def forge(keys_dir: Path) -> Forge:
     assert keyset.signing_key is not None
     assert keyset.active_kid is not None
     return Forge(keyset.signing_key, keyset.active_kid, retired_token, retiring.attacker)
+
+
+@pytest.fixture
+def forge(keys_dir: Path) -> Forge:
+    """Our active key, plus a token from an older key that has been retired."""
+    return forge_for(keys_dir)
+
+
+def hostile_fixture(forge: Forge) -> list[dict[str, str]]:
+    """The attack table as JSON-ready rows ({name, token, reason}), for other verifiers (the
+    scanner page) to run and be held to the same reasons as the server."""
+    return [
+        {"name": attack.name, "token": attack.forge(forge), "reason": attack.reason}
+        for attack in ATTACKS
+    ]
 
 
 @pytest.fixture
