@@ -1,6 +1,8 @@
 // The operator page: the admin token once, today's totals, the audit log (filters, paging,
-// auto-refresh) and the signing keys. The token lives in localStorage, never in a URL.
+// auto-refresh), the signing keys, and the gates with their conflicts (gates.js).
+// The token lives in localStorage, never in a URL.
 import { REASON_WORDS, api, dateTime, say, shortId, store } from "/common.js";
+import { initGates, loadConflicts, loadGates } from "/admin/gates.js";
 
 const TOKEN_KEY = "gymgate.adminToken";
 const PAGE_SIZE = 20;
@@ -101,6 +103,8 @@ function showDashboard() {
   view.dashboard.hidden = false;
   refreshAll();
   loadKeys();
+  loadGates();
+  loadConflicts();
   scheduleRefresh();
 }
 
@@ -115,6 +119,8 @@ function autoRefresh() {
   if (before === null) refreshAll();
   else loadTotals();
   loadKeys(); // a rotation done with the CLI shows up without a reload
+  loadGates();
+  loadConflicts();
 }
 
 async function refreshAll() {
@@ -201,6 +207,8 @@ function renderRows(items) {
       const row = document.createElement("tr");
       row.dataset.result = item.result;
       row.dataset.reason = item.reason || "";
+      row.dataset.mode = item.mode || "online";
+      row.dataset.conflict = item.conflict || "";
       const result = document.createElement("span");
       result.className = `result ${item.result}`;
       result.textContent = item.result === "allow" ? "ALLOW" : "DENY";
@@ -218,11 +226,24 @@ function renderRows(items) {
         cell(item.reason ? REASON_WORDS[item.reason] || item.reason : "Admitted", "reason"),
         passCell,
         memberCell,
+        howCell(item),
       );
       return row;
     }),
   );
   view.empty.hidden = items.length > 0;
+}
+
+/** Online or offline (decided at the gate, uploaded later), and any conflict found then. */
+function howCell(item) {
+  const td = cell(item.mode === "offline" ? "Offline" : "Online", "how");
+  if (item.conflict) {
+    const mark = document.createElement("span");
+    mark.className = "conflict-mark";
+    mark.textContent = item.conflict === "revoked" ? "conflict: refunded pass" : "conflict: second entry";
+    td.append(document.createElement("br"), mark);
+  }
+  return td;
 }
 
 async function loadKeys() {
@@ -253,6 +274,7 @@ function firstPage() {
 // ---- start -------------------------------------------------------------------------------
 
 function start() {
+  initGates({ token: () => token, failed });
   for (const [reason, words] of Object.entries(REASON_WORDS)) {
     view.reason.append(new Option(`${words} (${reason})`, reason));
   }
