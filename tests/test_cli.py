@@ -335,7 +335,45 @@ def test_gates_list_shows_the_added_gates(migrated: dict[str, str]) -> None:
     result = invoke(env, "gates", "list")
 
     assert result.exit_code == 0, result.output
-    assert [line.split()[0] for line in result.stdout.splitlines()] == ["front-door", "side-door"]
+    rows = result.stdout.splitlines()[1:]  # under a header line
+    assert [line.split()[0] for line in rows] == ["front-door", "side-door"]
+
+
+def test_gates_add_prints_an_enrollment_code_before_the_secret(migrated: dict[str, str]) -> None:
+    lines = invoke(migrated, "gates", "add", "side-door").stdout.splitlines()
+
+    assert lines[-2] == f"gymgate-gate:1:side-door:{lines[-1]}"
+
+
+def test_gates_revoke_shows_in_the_list_and_stops_the_secret(migrated: dict[str, str]) -> None:
+    env = migrated
+    invoke(env, "gates", "add", "side-door")
+
+    result = invoke(env, "gates", "revoke", "side-door")
+
+    assert result.exit_code == 0, result.output
+    listed = json.loads(invoke(env, "gates", "list", "--json").stdout)
+    assert listed[0]["name"] == "side-door"
+    assert listed[0]["revoked_at"] is not None
+    assert "revoked" in one_line_error(invoke(env, "gates", "rotate", "side-door"))
+
+
+def test_gates_rotate_prints_a_new_secret_on_the_last_line(
+    env: dict[str, str], database_url: str
+) -> None:
+    env = {**env, "GYMGATE_DATABASE_URL": database_url}
+    old = last_line(invoke(env, "gates", "add", "front-door").stdout)
+
+    result = invoke(env, "gates", "rotate", "front-door")
+
+    assert result.exit_code == 0, result.output
+    new = last_line(result.stdout)
+    assert new != old
+    assert asyncio.run(gate_names_by_digest(database_url)) == {secret_digest(new): "front-door"}
+
+
+def test_gates_revoke_of_an_unknown_gate_is_a_clear_error(migrated: dict[str, str]) -> None:
+    assert "no gate 'nowhere'" in one_line_error(invoke(migrated, "gates", "revoke", "nowhere"))
 
 
 # verify (offline): same JSON as the server's /verify

@@ -7,7 +7,8 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -21,6 +22,7 @@ from gymgate.keyfiles import write_public_file
 from gymgate.keystore import KeySet, KeyStore
 from gymgate.runtime import Runtime, pass_verifier
 from gymgate.services.audit import AuditFilter
+from gymgate.services.gates import enrollment_code
 from gymgate.settings import Settings
 from gymgate.storage import (
     backend_of,
@@ -211,24 +213,71 @@ def gates() -> None:
 def add_gate_command(context: click.Context, name: str) -> None:
     """Create a scanner credential for gate NAME; prints its secret on the last line.
 
-    The secret is shown once: only its hash is stored.
+    The secret is shown once: only its hash is stored. The line before it is an enrollment
+    code a scanner page can scan or paste (it trades it for a secret of its own).
 
         SECRET=$(gymgate gates add front-door | tail -n1)
     """
     secret = _with_runtime(_settings(context), lambda runtime: runtime.gates.add(name))
-    click.echo(f"gate {name} created; its secret (shown only now):\n{secret}")
+    click.echo(f"gate {name} created; enrollment code, then its secret (shown only now):")
+    click.echo(enrollment_code(name, secret))
+    click.echo(secret)
+
+
+@gates.command(name="rotate")
+@click.argument("name")
+@click.pass_context
+def rotate_gate_command(context: click.Context, name: str) -> None:
+    """Give gate NAME a new secret (printed on the last line); the old one stops working
+    on every server within a few seconds."""
+    secret = _with_runtime(_settings(context), lambda runtime: runtime.gates.rotate(name))
+    click.echo(f"gate {name} has a new secret; enrollment code, then the secret:")
+    click.echo(enrollment_code(name, secret))
+    click.echo(secret)
+
+
+@gates.command(name="revoke")
+@click.argument("name")
+@click.pass_context
+def revoke_gate_command(context: click.Context, name: str) -> None:
+    """Revoke gate NAME: its secret stops working on every server within a few seconds."""
+    _with_runtime(_settings(context), lambda runtime: runtime.gates.revoke(name))
+    click.echo(f"gate {name} revoked: its secret is refused (401) within a few seconds")
 
 
 @gates.command(name="list")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
 @click.pass_context
-def list_gates_command(context: click.Context) -> None:
-    """List gate names and when they were created."""
+def list_gates_command(context: click.Context, as_json: bool) -> None:
+    """List gates: created, revoked, last seen (any call) and last sync, pending uploads."""
 
-    async def work(runtime: Runtime) -> list[tuple[str, str]]:
-        return [(g.name, to_iso(g.created_at)) for g in await runtime.gates.list()]
+    def when(moment: datetime | None) -> str | None:
+        return to_iso(moment) if moment is not None else None
 
-    for name, created in _with_runtime(_settings(context), work):
-        click.echo(f"{name:<24}{created}")
+    async def work(runtime: Runtime) -> list[dict[str, Any]]:
+        return [
+            {
+                "name": g.name,
+                "created_at": to_iso(g.created_at),
+                "revoked_at": when(g.revoked_at),
+                "last_seen_at": when(g.last_seen_at),
+                "last_sync_at": when(g.last_sync_at),
+                "pending_uploads": g.pending_uploads,
+            }
+            for g in await runtime.gates.list()
+        ]
+
+    rows = _with_runtime(_settings(context), work)
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    click.echo(f"{'NAME':<24}{'CREATED':<29}{'REVOKED':<29}{'LAST SEEN':<29}LAST SYNC (PENDING)")
+    for row in rows:
+        click.echo(
+            f"{row['name']:<24}{row['created_at']:<29}{row['revoked_at'] or '-':<29}"
+            f"{row['last_seen_at'] or '-':<29}{row['last_sync_at'] or '-'}"
+            f" ({row['pending_uploads']})"
+        )
 
 
 @main.command()
@@ -352,3 +401,162 @@ def show(context: click.Context) -> None:
     """Print the effective settings, secrets masked."""
     for name, value in _settings(context).masked().items():
         click.echo(f"{name}={value}")
+
+
+@main.group()
+def gate() -> None:
+    """Run a gate agent next to a turnstile (see `gymgate gates` to manage credentials)."""
+
+
+def _gate_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    options = [
+        click.option(
+            "--server", required=True, help="The gymgate server, e.g. https://gym.example.com"
+        ),
+        click.option(
+            "--secret-file",
+            required=True,
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="File holding this gate's secret (from `gymgate gates add`).",
+        ),
+        click.option(
+            "--state-dir",
+            required=True,
+            type=click.Path(file_okay=False, path_type=Path),
+            help="Directory for the gate's offline state (made 0700).",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _read_secret(path: Path) -> str:
+    try:
+        secret = path.read_text().strip()
+    except OSError as error:
+        raise click.ClickException(f"cannot read the gate secret from {path}: {error}") from None
+    if not secret:
+        raise click.ClickException(f"{path} is empty: put the gate's secret in it")
+    return secret
+
+
+def _duration(_: click.Context, __: click.Parameter, value: str) -> float:
+    from gymgate.gate import parse_duration
+
+    try:
+        return parse_duration(value)
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from None
+
+
+@gate.command(name="run")
+@_gate_options
+@click.option(
+    "--timeout",
+    default=1.5,
+    show_default=True,
+    type=click.FloatRange(0.05, 60),
+    help="Seconds to wait for the server before deciding offline.",
+)
+@click.option(
+    "--max-offline",
+    default="24h",
+    show_default=True,
+    callback=_duration,
+    help="Refuse to decide offline on data older than this (90s, 15m, 24h).",
+)
+@click.option(
+    "--sync-every",
+    default="30s",
+    show_default=True,
+    callback=_duration,
+    help="How often to sync in the background.",
+)
+@click.option(
+    "--on-allow",
+    help="Shell command run on each allow (say, pulse a relay); "
+    "GATE_PASS_ID and GATE_MODE are set for it.",
+)
+def gate_run(
+    server: str,
+    secret_file: Path,
+    state_dir: Path,
+    timeout: float,
+    max_offline: float,
+    sync_every: float,
+    on_allow: str | None,
+) -> None:
+    """Read one scanned code per line on stdin; print one JSON decision per line.
+
+    Online while the server answers within --timeout; otherwise decides offline from
+    --state-dir and uploads those decisions once the server is back. Prints
+    {"status": "unavailable", ...} (gate stays closed) when it can decide neither way.
+
+        gymgate gate run --server https://gym.example.com --secret-file gate.secret \\
+            --state-dir /var/lib/gymgate-gate --on-allow 'relay-pulse 1' < /dev/ttyACM0
+    """
+    from gymgate.gate import Agent, GateClient, LocalStore
+    from gymgate.gate.agent import AgentOptions
+
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(message)s")
+    secret = _read_secret(secret_file)
+    options = AgentOptions(timeout, max_offline, sync_every, on_allow)
+
+    async def lines() -> AsyncIterator[str]:
+        loop = asyncio.get_running_loop()
+        while line := await loop.run_in_executor(None, sys.stdin.readline):
+            yield line
+
+    def emit(text: str) -> None:
+        sys.stdout.write(text + "\n")
+        sys.stdout.flush()
+
+    async def body() -> None:
+        store = LocalStore(state_dir)
+        client = GateClient(server, secret, timeout=timeout, sync_timeout=max(10.0, timeout))
+        try:
+            await Agent(client, store, options).run(lines(), emit)
+        finally:
+            await client.close()
+            store.close()
+
+    asyncio.run(body())
+
+
+@gate.command(name="sync")
+@_gate_options
+@click.option("--timeout", default=30.0, show_default=True, type=click.FloatRange(0.1, 600))
+def gate_sync(server: str, secret_file: Path, state_dir: Path, timeout: float) -> None:
+    """One sync round: upload pending offline decisions, fetch keys, revocations and uses.
+
+    Exits 0 when the server acknowledged every pending decision; otherwise 1 with a
+    one-line reason (wrong gate secret, this gate was revoked, server unreachable).
+    """
+    from gymgate.gate import GateClient, GateRefused, LocalStore, ServerUnreachable, sync_round
+    from gymgate.gate.client import ServerRejected
+
+    secret = _read_secret(secret_file)
+
+    async def body() -> str:
+        store = LocalStore(state_dir)
+        client = GateClient(server, secret, timeout=timeout, sync_timeout=timeout)
+        try:
+            result = await sync_round(client, store)
+        except GateRefused as refused:
+            raise click.ClickException(str(refused)) from None
+        except ServerUnreachable as error:
+            raise click.ClickException(f"server unreachable: {error}") from None
+        except ServerRejected as error:
+            raise click.ClickException(f"the server refused the sync: {error}") from None
+        finally:
+            await client.close()
+            store.close()
+        if result.remaining:
+            raise click.ClickException(f"{result.remaining} decision(s) still not acknowledged")
+        return (
+            f"synced: {result.uploaded} decision(s) uploaded, {result.conflicts} conflict(s), "
+            f"{result.rejected} rejected"
+        )
+
+    click.echo(asyncio.run(body()))

@@ -9,6 +9,7 @@
     ├── PaymentNotCompleted    a pass was asked for an unpaid payment
     ├── PaymentConflict        refund of a non-refundable payment; pass of a refunded one
     ├── AlreadyExists          a name or key that must be unique is taken
+    ├── GateRevoked            an act on a gate credential that was revoked
     ├── StorageUnavailable     the database cannot be reached or stays locked
     └── TokenRejected          a token fails verification; `.reason` is the gate's deny reason
 
@@ -23,6 +24,7 @@ from gymgate.vocabulary import DenyReason
 __all__ = [
     "AlreadyExists",
     "ConfigError",
+    "GateRevoked",
     "GymgateError",
     "InvalidInput",
     "KeyStoreError",
@@ -76,3 +78,7 @@ class TokenRejected(GymgateError):
     def __init__(self, reason: DenyReason, message: str = "") -> None:
         super().__init__(message or reason)
         self.reason: DenyReason = reason
+
+
+class GateRevoked(GymgateError):
+    """The gate credential was revoked: it can no longer be rotated or used."""

@@ -135,6 +135,9 @@ class UsedPass(Base):
     at: Mapped[datetime] = mapped_column(UtcDateTime())
     gate: Mapped[str | None] = mapped_column(String(64))
     expires_at: Mapped[int] = mapped_column(BigInteger, index=True)
+    # When the server learned of it, if later than `at`: an offline admission uploaded by a
+    # gate keeps its scan time in `at`; gates syncing "uses since" read this instead.
+    recorded_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class AuditEvent(Base):
@@ -190,3 +193,10 @@ class Gate(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     secret_sha256: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # A revoked gate's secret no longer authenticates anywhere (servers reload every 5 s).
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # The gate agent's last sync, and how many offline decisions it still had to upload.
+    last_sync_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    pending_uploads: Mapped[int] = mapped_column(Integer, server_default="0")
+    # Last authenticated request of any kind, written by servers at most every few seconds.
+    last_seen_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

@@ -22,6 +22,8 @@ from gymgate.keystore import KeyStore, ReloadingKeySet
 from gymgate.payments import PaymentProvider, configured_provider
 from gymgate.services.audit import AuditLog
 from gymgate.services.checkin import CheckIn
+from gymgate.services.conflicts import Conflicts
+from gymgate.services.gate_sync import GateSync
 from gymgate.services.gates import Gates
 from gymgate.services.passes import Passes
 from gymgate.services.payment_events import PaymentEvents
@@ -60,6 +62,8 @@ class Runtime:
     payment_events: PaymentEvents
     audit: AuditLog
     gates: Gates
+    gate_sync: GateSync
+    conflicts: Conflicts
     sweeper: UsedPassSweeper
 
     @classmethod
@@ -93,6 +97,7 @@ class Runtime:
     ) -> Runtime:
         keys = ReloadingKeySet(KeyStore(settings.keys_dir), settings.key_reload_seconds)
         provider = provider or configured_provider(settings)
+        gates = Gates(storage, clock)
         return cls(
             settings=settings,
             clock=clock,
@@ -116,7 +121,9 @@ class Runtime:
             ),
             payment_events=PaymentEvents(storage, provider, clock),
             audit=AuditLog(storage),
-            gates=Gates(storage, clock),
+            gates=gates,
+            gate_sync=GateSync(storage, gates, pass_verifier(settings), keys, clock),
+            conflicts=Conflicts(storage),
             sweeper=UsedPassSweeper(storage, clock, settings.cleanup_interval_seconds),
         )
 

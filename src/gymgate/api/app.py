@@ -20,6 +20,8 @@ from litestar.static_files import create_static_files_router
 from gymgate import __version__
 from gymgate.api.auth import authenticated_gate
 from gymgate.api.controllers.gate import GateController
+from gymgate.api.controllers.gate_sync import GateSyncController
+from gymgate.api.controllers.gates import GatesController
 from gymgate.api.controllers.meta import MetaController
 from gymgate.api.controllers.operator import OperatorController
 from gymgate.api.controllers.passes import PassController
@@ -77,12 +79,13 @@ def create_app(
         PassController,
         Router(
             "/",
-            route_handlers=[GateController],
+            route_handlers=[GateController, GateSyncController],
             # Not "gate": a body field of the same name would make Litestar report its
             # validation errors as a 500 (it blames a dependency).
             dependencies={"gate_name": Provide(authenticated_gate)},
         ),
         OperatorController,
+        GatesController,
         MetaController,
         WebhookController,
         # Prometheus's text format is for scrapers, not API clients: left out of OpenAPI.

@@ -11,6 +11,7 @@ from litestar.exceptions import NotAuthorizedException, PermissionDeniedExceptio
 from litestar.handlers.base import BaseRouteHandler
 
 from gymgate.runtime import Runtime
+from gymgate.services.gates import REVOKED_GATE_DETAIL
 
 __all__ = ["authenticated_gate", "bearer_token", "require_admin"]
 
@@ -44,6 +45,10 @@ async def authenticated_gate(request: Request[Any, Any, Any]) -> str:
     runtime: Runtime = request.app.state.runtime
     secret = bearer_token(request)
     gate = await runtime.gates.authenticate(secret) if secret else None
+    if gate is None and secret and runtime.gates.was_revoked(secret):
+        raise NotAuthorizedException(
+            REVOKED_GATE_DETAIL, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}
+        )
     if gate is None:
         raise NotAuthorizedException(
             "a valid gate secret is required: 'Authorization: Bearer <secret>' "

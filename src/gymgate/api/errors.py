@@ -15,6 +15,7 @@ from litestar.types import ExceptionHandlersMap
 
 from gymgate.errors import (
     AlreadyExists,
+    GateRevoked,
     GymgateError,
     InvalidInput,
     KeyStoreError,
@@ -35,6 +36,7 @@ _STATUS: dict[type[GymgateError], int] = {
     PaymentNotCompleted: 402,
     PaymentConflict: 409,
     AlreadyExists: 409,
+    GateRevoked: 409,
     ProviderError: 502,
     WebhookRejected: 400,
     KeyStoreError: 503,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from gymgate.clock import Clock, to_datetime
 from gymgate.decisions import Decision, token_fingerprint, verify_offline
 from gymgate.keystore import KeyLookup
-from gymgate.storage import Scan, Storage
+from gymgate.storage import Scan, ScanRecorder
 from gymgate.tokens import TokenVerifier
 
 __all__ = ["CheckIn"]
@@ -21,7 +21,7 @@ class CheckIn:
     """The gate's use case: one scan in, one decision out, its audit row committed."""
 
     def __init__(
-        self, storage: Storage, verifier: TokenVerifier, keys: KeyLookup, clock: Clock
+        self, storage: ScanRecorder, verifier: TokenVerifier, keys: KeyLookup, clock: Clock
     ) -> None:
         self._storage = storage
         self._verifier = verifier
@@ -32,5 +32,5 @@ class CheckIn:
         """Decide and record one scan; the audit row is committed before this returns."""
         now = self._clock.now()
         verdict = verify_offline(self._verifier, self._keys, token, now)
-        scan = Scan(verdict, gate, to_datetime(now), token_fingerprint(token))
+        scan = Scan(verdict, gate, to_datetime(now), token_fingerprint(token), token)
         return await self._storage.record_scan(scan)

@@ -11,7 +11,7 @@ from pathlib import Path
 from gymgate.errors import ConfigError
 from gymgate.settings import Settings
 from gymgate.storage.errors import describe, translated
-from gymgate.storage.interface import Backend, Scan, Storage
+from gymgate.storage.interface import Backend, Scan, ScanRecorder, Storage
 from gymgate.storage.migrations import alembic_config, schema_is_current, upgrade_database
 from gymgate.storage.select import backend_of
 from gymgate.storage.sqlite_setup import sqlite_path
@@ -19,6 +19,7 @@ from gymgate.storage.sqlite_setup import sqlite_path
 __all__ = [
     "Backend",
     "Scan",
+    "ScanRecorder",
     "Storage",
     "alembic_config",
     "backend_of",

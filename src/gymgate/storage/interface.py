@@ -3,6 +3,8 @@
 Five doors, each with one precondition a caller can rely on:
 
     record_scan(scan)   the admission: insert-is-decision plus the audit row, one transaction
+    record_offline(scans)   a gate's uploaded offline decisions: the same admission, each
+                        recorded once by its decision id (gymgate.storage.offline)
     write(work)         a short write transaction: `work(connection)` runs synchronously and
                         is committed before this returns (the hot issuing path)
     writing()           an ORM session inside a write transaction, committed on a clean exit
@@ -16,7 +18,7 @@ changes.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,8 +30,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gymgate.decisions import Decision
 from gymgate.models import Base
+from gymgate.storage.offline import OfflineRecord, OfflineScan
 
-__all__ = ["Backend", "Insert", "Scan", "Storage"]
+__all__ = ["Backend", "Insert", "Scan", "ScanRecorder", "Storage"]
 
 T = TypeVar("T")
 Backend = Literal["sqlite", "postgresql"]
@@ -45,6 +48,15 @@ class Scan:
     gate: str
     at: datetime
     fingerprint: str
+    # The token itself: only the gate agent's local store keeps it (to upload the decision
+    # later); servers record the fingerprint and never store a whole token.
+    token: str | None = None
+
+
+class ScanRecorder(Protocol):
+    """The admission door alone: what a check-in needs (the gate agent's local store too)."""
+
+    async def record_scan(self, scan: Scan) -> Decision: ...
 
 
 class Storage(Protocol):
@@ -53,6 +65,8 @@ class Storage(Protocol):
     backend: Backend
 
     async def record_scan(self, scan: Scan) -> Decision: ...
+
+    async def record_offline(self, scans: Sequence[OfflineScan]) -> list[OfflineRecord]: ...
 
     async def write(self, work: Callable[[Connection], T]) -> T: ...
 

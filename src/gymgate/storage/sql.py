@@ -6,18 +6,20 @@ Postgres, two on SQLite so that reads never take the write lock) and adds its ow
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from gymgate.errors import StorageUnavailable
+from gymgate.errors import AlreadyExists, StorageUnavailable
 from gymgate.models import Base
 from gymgate.storage.errors import translate, translated
 from gymgate.storage.interface import Insert
+from gymgate.storage.offline import OfflineRecord, OfflineScan, record_offline_scans
 
 __all__ = ["SqlStorage"]
 
@@ -54,6 +56,22 @@ class SqlStorage:
         with translated():
             async with self._writes.begin() as connection:
                 return await connection.run_sync(work)
+
+    async def record_offline(self, scans: Sequence[OfflineScan]) -> list[OfflineRecord]:
+        """A gate's offline decisions in one write transaction; each id recorded once.
+
+        Two uploads of the same id racing: the loser's transaction fails on the unique
+        decision id, and each of its scans is retried alone (finding the winner's row).
+        """
+        try:
+            return await self.write(partial(record_offline_scans, insert=self._insert, scans=scans))
+        except AlreadyExists:
+            records: list[OfflineRecord] = []
+            for scan in scans:
+                records += await self.write(
+                    partial(record_offline_scans, insert=self._insert, scans=[scan])
+                )
+            return records
 
     def insert(self, model: type[Base], **values: Any) -> Insert:
         """INSERT for this backend, with its ON CONFLICT clauses; values optional."""
