@@ -30,42 +30,6 @@ pytestmark = pytest.mark.e2e
 Screenshot = Callable[[Page, str], Path]
 
 
-@pytest.fixture(autouse=True)
-def gate_api(context: BrowserContext, web_server: LiveServer) -> list[dict[str, Any]]:
-    """TEMPORARY until branch h4's /gate/* endpoints are merged: a stand-in by interception."""
-    uploaded: list[dict[str, Any]] = []
-    if httpx.get(web_server.url + "/gate/state").status_code != 404:
-        return uploaded
-
-    def state(route: Route) -> None:
-        jwks = httpx.get(web_server.url + "/.well-known/jwks.json").json()
-        import time as _t
-
-        route.fulfill(
-            json={
-                "gate": "front-door",
-                "server_time": "x",
-                "server_epoch": _t.time(),
-                "issuer": "gymgate",
-                "leeway_seconds": 30,
-                "max_token_lifetime_seconds": 86430,
-                "jwks": jwks,
-                "revoked": [],
-                "used": [],
-                "cursor": "c",
-            }
-        )
-
-    def decisions(route: Route) -> None:
-        body = json.loads(route.request.post_data or "{}")
-        uploaded.extend(body["decisions"])
-        route.fulfill(json={"acknowledged": [d["id"] for d in body["decisions"]], "conflicts": []})
-
-    context.route("**/gate/state*", state)
-    context.route("**/gate/decisions", decisions)
-    return uploaded
-
-
 def set_up_gate(page: Page, secret: str, name: str = "front-door") -> None:
     """What the scanner keeps after its setup, put there directly; then wait for a sync."""
     page.goto("/scan")

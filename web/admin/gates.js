@@ -152,6 +152,7 @@ export async function loadGates() {
 }
 
 function scanCell(scan, conflict) {
+  if (!scan) return cell("— (never admitted before: refunded)");
   const td = cell("");
   const when = document.createElement("strong");
   when.textContent = dateTime(scan.at);
