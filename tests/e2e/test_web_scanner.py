@@ -203,7 +203,9 @@ def test_a_wrong_gate_secret_asks_for_the_setup_again(page: Page, web_server: Li
     """Since the scanner syncs on load, a refused secret is found before the first scan; a
     code the wedge then types lands in the set-up and is never kept as a secret."""
     page.goto("/scan")
-    remember(page, "gymgate.scanner", json.dumps({"name": "front-door", "secret": "not-the-secret"}))
+    remember(
+        page, "gymgate.scanner", json.dumps({"name": "front-door", "secret": "not-the-secret"})
+    )
     page.reload()
     expect(page.locator("#setup-message")).to_have_text(
         "The server did not accept this gate's secret. Enter it again, or enrol with a new code."

@@ -114,7 +114,9 @@ def test_offline_the_page_admits_once_then_uploads_audited_offline_rows(
     expect(page.locator("#connection")).to_have_attribute("data-link", "online")
     expect(page.locator("#connection")).not_to_contain_text("to upload")
     rows = audit(web_server)
-    assert sorted((row["result"], row["reason"], row["pass_id"], row["mode"]) for row in rows) == sorted(
+    assert sorted(
+        (row["result"], row["reason"], row["pass_id"], row["mode"]) for row in rows
+    ) == sorted(
         [
             ("allow", None, first["pass_id"], "offline"),
             ("deny", "already_used", first["pass_id"], "offline"),
@@ -201,7 +203,9 @@ def test_a_busy_server_is_not_checked_scan_again_not_a_deny(
     token = new_pass(web_server)["token"]
     set_up_gate(page, secret)
 
-    context.route("**/verify", lambda route: route.fulfill(status=429, json={"detail": "slow down"}))
+    context.route(
+        "**/verify", lambda route: route.fulfill(status=429, json={"detail": "slow down"})
+    )
     scan(page, token)
 
     shown(page, "unavailable", "online")

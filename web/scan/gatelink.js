@@ -31,6 +31,7 @@ export class GateLink {
     this.pendingCount = 0;
     this.syncing = null;
     this.lastUpload = null; // {acknowledged, conflicts}
+    this.uploadProblem = null; // why the last upload failed, if it did
   }
 
   async open() {
@@ -118,7 +119,7 @@ export class GateLink {
 
   async syncRound() {
     try {
-      await this.upload();
+      await this.uploadIfPossible();
       const query = new URLSearchParams({ pending: String(this.pendingCount) });
       if (this.meta && this.meta.cursor != null) query.set("since", String(this.meta.cursor));
       const sentAt = Date.now();
@@ -135,6 +136,17 @@ export class GateLink {
       throw error;
     } finally {
       this.onChange();
+    }
+  }
+
+  /** Upload; a refused upload (not a refused secret) still lets the state sync go on. */
+  async uploadIfPossible() {
+    try {
+      await this.upload();
+      this.uploadProblem = null;
+    } catch (error) {
+      if (error.status === 401) throw error;
+      this.uploadProblem = error.message;
     }
   }
 
