@@ -139,7 +139,7 @@ def test_two_offline_gates_admitting_one_pass_show_up_as_a_conflict_side_by_side
         scanner_ready(scanner, name)
         scanners[name] = (context, scanner)
 
-    for name, (context, scanner) in scanners.items():
+    for context, scanner in scanners.values():
         offline(context)
         scan(scanner, issued["token"])
         expect(scanner.locator("#decision")).to_have_attribute("data-result", "allow")

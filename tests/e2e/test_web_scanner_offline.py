@@ -10,12 +10,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from playwright.sync_api import BrowserContext, Page, Route, expect
 from testkit.live_server import LiveServer
 
-from tests.conftest import ADMIN_TOKEN
 from tests.e2e.conftest import (
     DESKTOP,
     add_gate,
