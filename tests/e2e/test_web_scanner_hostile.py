@@ -17,7 +17,6 @@ from testkit.live_server import LiveServer
 
 from gymgate.clock import SystemClock
 from gymgate.keystore import KeyStore
-from gymgate.settings import Settings
 from tests.e2e.conftest import add_gate, live_server_on_sqlite, new_context
 from tests.test_hostile_tokens import Forge, forge_for, hostile_fixture
 
@@ -47,6 +46,19 @@ def forged(tmp_path: Path, sqlite_template: SqliteTemplate) -> Iterator[tuple[Li
         yield server, forge
 
 
+def gate_rules(server: LiveServer, secret: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The keys and token rules a scanner gets from GET /gate/state, as the page keeps them."""
+    response = httpx.get(server.url + "/gate/state", headers={"Authorization": f"Bearer {secret}"})
+    assert response.status_code == 200, response.text
+    state = response.json()
+    rules = {
+        "issuer": state["issuer"],
+        "leeway": state["leeway_seconds"],
+        "maxLifetime": state["max_token_lifetime_seconds"],
+    }
+    return state["jwks"], rules
+
+
 def server_reasons(server: LiveServer, secret: str, rows: list[dict[str, str]]) -> dict[str, Any]:
     answers: dict[str, Any] = {}
     with httpx.Client(base_url=server.url, timeout=30) as client:
@@ -70,13 +82,8 @@ def test_the_page_verifier_gives_every_hostile_token_the_servers_reason(
     rows = hostile_fixture(forge)
     fixture = tmp_path / "hostile-tokens.json"
     fixture.write_text(json.dumps(rows))  # the exported fixture, kept with the test's files
-    jwks = httpx.get(server.url + "/.well-known/jwks.json").json()
-    settings = Settings()
-    rules = {
-        "issuer": settings.issuer,
-        "leeway": settings.leeway_seconds,
-        "maxLifetime": settings.pass_ttl_seconds + settings.leeway_seconds,
-    }
+    secret = add_gate(server, "hostile")
+    jwks, rules = gate_rules(server, secret)
     context = new_context(browser, server)
     page = context.new_page()
     page.goto("/scan")
@@ -84,7 +91,7 @@ def test_the_page_verifier_gives_every_hostile_token_the_servers_reason(
     in_page: dict[str, str] = page.evaluate(
         RUN_VERIFIER, [json.loads(fixture.read_text()), jwks, rules]
     )
-    from_server = server_reasons(server, add_gate(server, "hostile"), rows)
+    from_server = server_reasons(server, secret, rows)
     context.close()
 
     expected = {row["name"]: row["reason"] for row in rows}
@@ -103,13 +110,7 @@ def test_the_page_verifier_allows_a_pass_the_server_allows(
     """The control: the same verifier admits an untouched token (the table is not all-deny
     because the page denies everything)."""
     server, forge = forged
-    settings = Settings()
-    rules = {
-        "issuer": settings.issuer,
-        "leeway": settings.leeway_seconds,
-        "maxLifetime": settings.pass_ttl_seconds + settings.leeway_seconds,
-    }
-    jwks = httpx.get(server.url + "/.well-known/jwks.json").json()
+    jwks, rules = gate_rules(server, add_gate(server, "hostile"))
     context = new_context(browser, server)
     page = context.new_page()
     page.goto("/scan")
