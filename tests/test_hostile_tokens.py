@@ -170,6 +170,19 @@ def _non_canonical_last_char(forge: Forge) -> str:
     return token[:-1] + alphabet[alphabet.index(token[-1]) + 1]
 
 
+def _non_canonical_payload(forge: Forge) -> str:
+    """A payload segment whose unused low bits are set, signed as written: a second spelling
+    of the same claims, which no verifier may read."""
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    for pad in range(3):
+        payload = b64json(forge.claims(pad="x" * pad))
+        if len(payload) % 4 in (2, 3):
+            break
+    step = 1 if len(payload) % 4 == 3 else 4  # 2 or 4 unused bits: flip the lowest
+    last = alphabet[alphabet.index(payload[-1]) + step]
+    return forge.raw(b64json(forge.header()), payload[:-1] + last)
+
+
 def _inserted(token: str, position: int, text: str) -> str:
     return token[:position] + text + token[position:]
 
@@ -302,6 +315,7 @@ ATTACKS: list[Attack] = [
     Attack("non-ASCII character", lambda f: _inserted(f.valid(), 5, "é"), "malformed"),
     Attack("four segments", lambda f: f.valid() + ".e30", "malformed"),
     Attack("signature with unused bits set", _non_canonical_last_char, "malformed"),
+    Attack("payload with unused bits set, signed", _non_canonical_payload, "malformed"),
     Attack("empty token", lambda f: "", "malformed"),
     Attack("just dots", lambda f: "..", "malformed"),
     # Time claims, signed by our key.
