@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import secrets
 import subprocess
 import sys
 import tempfile
@@ -25,7 +26,7 @@ from playwright.sync_api import sync_playwright
 from testkit.databases import SqliteTemplate
 from testkit.live_server import LiveServer, gymgate_command
 
-ADMIN_TOKEN = "timing-admin-token-0123456789"
+ADMIN_TOKEN = secrets.token_urlsafe(24)  # a throwaway server's
 CHROMIUM = "/usr/bin/chromium"
 
 MEASURE = """async ([gate, tokens]) => {
