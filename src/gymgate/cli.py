@@ -356,6 +356,8 @@ def audit_list(
                 "reason": e.reason,
                 "pass_id": e.pass_id,
                 "user_id": e.user_id,
+                "mode": e.mode,
+                "conflict": e.conflict,
             }
             for e in page.items
         ]
@@ -366,7 +368,8 @@ def audit_list(
         else:
             click.echo(
                 f"{row['at']:<29}{row['gate']:<16}{row['result']:<7}"
-                f"{row['reason'] or '-':<15}{row['pass_id'] or '-'}"
+                f"{row['reason'] or '-':<15}{row['pass_id'] or '-':<18}{row['mode']}"
+                + (f" conflict:{row['conflict']}" if row["conflict"] else "")
             )
 
 

@@ -107,7 +107,7 @@ class Agent:
                 return _unavailable(f"the server refuses this gate: {refused}")
             except ServerRejected as error:
                 return _unavailable(f"the server refused the scan: {error}")
-        return await self._offline(token)
+        return await self.decide_offline(token)
 
     async def _online(self, token: str) -> dict[str, Any]:
         was_offline = self._offline_until > 0
@@ -121,7 +121,7 @@ class Agent:
             self._store.record_online_use(body["pass_id"], time.time(), rules.gate, expires)
         return {**body, "mode": "online"}
 
-    async def _offline(self, token: str) -> dict[str, Any]:
+    async def decide_offline(self, token: str) -> dict[str, Any]:
         rules = self._store.rules()
         if rules is None:
             return _unavailable(

@@ -106,8 +106,8 @@ class GateSync:
         return await self._storage.record_offline(scans)
 
     def _judged(self, gate: str, decision: OfflineDecision, now: float) -> OfflineScan:
-        # A gate cannot have scanned in the future: its clock is off, so use ours.
-        at = min(decision.at.timestamp(), now)
+        # A gate cannot have scanned in the future (its clock is off: use ours), nor before 1970.
+        at = max(0.0, min(decision.at.timestamp(), now))
         verdict = verify_offline(self._verifier, self._keys, decision.token, at)
         result, reason = decision.result, decision.reason
         if result == "allow" and not verdict.allowed:
