@@ -85,7 +85,7 @@ async function useEnrollmentCode(text) {
     const enrolled = await enroll(code);
     gate = enrolled;
     store.set(SETUP_KEY, gate); // the code is used up: keep the new secret whatever follows
-    await begin("Enrolled");
+    await begin();
   } catch (error) {
     say(view.setupMessage, error.message, "error");
   } finally {
@@ -140,14 +140,13 @@ async function onSetup(event) {
 }
 
 /** Open the gate's offline store, sync once, then show the scanner. */
-async function begin(greeting = "") {
+async function begin() {
   stopLink();
   link = new GateLink(gate, renderIndicator);
   await link.open();
   const synced = await syncNow();
   if (!synced && synced !== null) return; // the secret was refused: back at the setup
   showScanner();
-  if (greeting) say(view.connection, `${greeting} as ${gate.name}.`, "ok");
   renderIndicator();
 }
 
@@ -188,13 +187,22 @@ async function syncNow() {
   }
 }
 
+let syncDueAt = 0;
+
 function scheduleSync() {
   clearTimeout(syncTimer);
   if (!link) return;
+  const wait = link.online ? SYNC_EVERY_MS : PROBE_EVERY_MS;
+  syncDueAt = Date.now() + wait;
   syncTimer = setTimeout(async () => {
     await syncNow();
     scheduleSync();
-  }, link.online ? SYNC_EVERY_MS : PROBE_EVERY_MS);
+  }, wait);
+}
+
+/** Offline: probe for the server within PROBE_EVERY_MS, without pushing a due probe back. */
+function probeSoon() {
+  if (link && !link.online && syncDueAt - Date.now() > PROBE_EVERY_MS) scheduleSync();
 }
 
 function refused() {
@@ -243,7 +251,7 @@ async function check(token) {
     } else {
       show(outcome.answer, outcome.mode);
     }
-    if (!link?.online) scheduleSync(); // probe for the server soon
+    probeSoon();
   } finally {
     checking -= 1;
     renderIndicator();
