@@ -154,6 +154,8 @@ def test_two_offline_gates_admitting_one_pass_show_up_as_a_conflict_side_by_side
     front_context.unroute("**/*")
     front_context.route("**/gate/decisions", refuse_upload)
     front.evaluate("() => window.dispatchEvent(new Event('online'))")
+    expect(front.locator("#connection")).to_have_attribute("data-link", "online")  # synced
+    expect(front.locator("#connection")).to_contain_text("1 offline decision to upload")
     page.reload()
     expect(gate_row(page, "front-door").locator("td.pending")).to_have_text("1")
     expect(gate_row(page, "side-door").locator("td.pending")).to_have_text("0")  # never said
