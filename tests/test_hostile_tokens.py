@@ -170,6 +170,19 @@ def _non_canonical_last_char(forge: Forge) -> str:
     return token[:-1] + alphabet[alphabet.index(token[-1]) + 1]
 
 
+def _non_canonical_payload(forge: Forge) -> str:
+    """A payload segment whose unused low bits are set, signed as written: a second spelling
+    of the same claims, which no verifier may read."""
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    for pad in range(3):
+        payload = b64json(forge.claims(pad="x" * pad))
+        if len(payload) % 4 in (2, 3):
+            break
+    step = 1 if len(payload) % 4 == 3 else 4  # 2 or 4 unused bits: flip the lowest
+    last = alphabet[alphabet.index(payload[-1]) + step]
+    return forge.raw(b64json(forge.header()), payload[:-1] + last)
+
+
 def _inserted(token: str, position: int, text: str) -> str:
     return token[:position] + text + token[position:]
 
@@ -302,6 +315,7 @@ ATTACKS: list[Attack] = [
     Attack("non-ASCII character", lambda f: _inserted(f.valid(), 5, "é"), "malformed"),
     Attack("four segments", lambda f: f.valid() + ".e30", "malformed"),
     Attack("signature with unused bits set", _non_canonical_last_char, "malformed"),
+    Attack("payload with unused bits set, signed", _non_canonical_payload, "malformed"),
     Attack("empty token", lambda f: "", "malformed"),
     Attack("just dots", lambda f: "..", "malformed"),
     # Time claims, signed by our key.
@@ -354,9 +368,9 @@ ATTACKS: list[Attack] = [
 # fmt: on
 
 
-@pytest.fixture
-def forge(keys_dir: Path) -> Forge:
-    """Our active key, plus a token from an older key that has been retired."""
+def forge_for(keys_dir: Path) -> Forge:
+    """A workbench on the key set in `keys_dir` (one active key): it rotates, retires the old
+    key and keeps a token that key signed."""
     store = KeyStore(keys_dir)
     old = store.load()
     assert old.signing_key is not None
@@ -369,6 +383,21 @@ def forge(keys_dir: Path) -> Forge:
     assert keyset.signing_key is not None
     assert keyset.active_kid is not None
     return Forge(keyset.signing_key, keyset.active_kid, retired_token, retiring.attacker)
+
+
+@pytest.fixture
+def forge(keys_dir: Path) -> Forge:
+    """Our active key, plus a token from an older key that has been retired."""
+    return forge_for(keys_dir)
+
+
+def hostile_fixture(forge: Forge) -> list[dict[str, str]]:
+    """The attack table as JSON-ready rows ({name, token, reason}), for other verifiers (the
+    scanner page) to run and be held to the same reasons as the server."""
+    return [
+        {"name": attack.name, "token": attack.forge(forge), "reason": attack.reason}
+        for attack in ATTACKS
+    ]
 
 
 @pytest.fixture

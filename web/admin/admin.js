@@ -4,6 +4,7 @@
 import { ApiError, REASON_WORDS, api, dateTime, say, shortId, store } from "/common.js";
 import { drawDaily, drawHourly, drawReasons, followWidths } from "/admin/charts.js";
 import { Entries, Keys, Payments, cell } from "/admin/desk.js";
+import { initGates, loadConflicts, loadGates } from "/admin/gates.js";
 
 const TOKEN_KEY = "gymgate.adminToken";
 const PAGE_SIZE = 20;
@@ -120,6 +121,8 @@ function showDashboard() {
   refreshAll();
   keys.load();
   loadKnownGates();
+  loadGates();
+  loadConflicts();
   scheduleRefresh();
 }
 
@@ -136,6 +139,8 @@ function autoRefresh() {
   entries.refresh();
   loadCharts();
   keys.load(); // a rotation done with the CLI shows up without a reload
+  loadGates();
+  loadConflicts();
 }
 
 async function refreshAll() {
@@ -334,6 +339,8 @@ function renderRows(items) {
       const row = document.createElement("tr");
       row.dataset.result = item.result;
       row.dataset.reason = item.reason || "";
+      row.dataset.mode = item.mode || "online";
+      row.dataset.conflict = item.conflict || "";
       const result = document.createElement("span");
       result.className = `result ${item.result}`;
       result.textContent = item.result === "allow" ? "ALLOW" : "DENY";
@@ -351,11 +358,24 @@ function renderRows(items) {
         cell(item.reason ? REASON_WORDS[item.reason] || item.reason : "Admitted", "reason"),
         passCell,
         memberCell,
+        howCell(item),
       );
       return row;
     }),
   );
   view.empty.hidden = items.length > 0;
+}
+
+/** Online or offline (decided at the gate, uploaded later), and any conflict found then. */
+function howCell(item) {
+  const td = cell(item.mode === "offline" ? "Offline" : "Online", "how");
+  if (item.conflict) {
+    const mark = document.createElement("span");
+    mark.className = "conflict-mark";
+    mark.textContent = item.conflict === "revoked" ? "conflict: refunded pass" : "conflict: second entry";
+    td.append(document.createElement("br"), mark);
+  }
+  return td;
 }
 
 /** Download what the filters select as CSV (every row, not one page) with the admin token. */
@@ -414,6 +434,7 @@ function start() {
   view.chartDay.addEventListener("change", loadCharts);
   view.chartMonth.addEventListener("change", loadCharts);
   view.exportButton.addEventListener("click", downloadCsv);
+  initGates({ token: () => token, failed });
   for (const [reason, words] of Object.entries(REASON_WORDS)) {
     view.reason.append(new Option(`${words} (${reason})`, reason));
   }

@@ -1,6 +1,10 @@
-// The gate scanner: camera (jsQR in a worker) and keyboard-wedge input → POST /verify →
-// a full-screen decision for two seconds, the last ten decisions, and a clear offline state.
-import { api, clockTime, denyWords, say, shortId, store } from "/common.js";
+// The gate scanner: camera (jsQR in a worker) and keyboard-wedge input → POST /verify, or an
+// offline decision from the gate's own data when the server does not answer → a full-screen
+// decision for two seconds, the last ten decisions, and an ONLINE/OFFLINE indicator.
+import { clockTime, dateTime, denyWords, say, shortId, store } from "/common.js";
+import { GateLink, PROBE_EVERY_MS, SYNC_EVERY_MS } from "/scan/gatelink.js";
+import { enroll, parseEnrollmentCode, checkSecret } from "/scan/enroll.js";
+import { looksLikeToken } from "/scan/verify.js";
 
 const SETUP_KEY = "gymgate.scanner";
 const HISTORY_KEY = "gymgate.scanner.history";
@@ -8,7 +12,7 @@ const DECISION_MS = 2000;
 // A code seen again within this long of its last sighting is the same attempt held up.
 const HOLD_MS = 3000;
 const FRAME_EVERY_MS = 100;
-const HEALTH_EVERY_MS = 5000;
+const INDICATOR_EVERY_MS = 10_000;
 // Keys typed with longer gaps than this are a person, not a wedge: start a new code.
 const WEDGE_GAP_MS = 3000;
 
@@ -16,6 +20,8 @@ const $ = (id) => document.getElementById(id);
 const view = {
   loading: $("loading"),
   setup: $("setup"),
+  enrollForm: $("enroll-form"),
+  enrollCode: $("enroll-code"),
   setupForm: $("setup-form"),
   gateName: $("gate-name"),
   gateSecret: $("gate-secret"),
@@ -32,40 +38,116 @@ const view = {
   changeGate: $("change-gate"),
   decision: $("decision"),
   verdict: $("verdict"),
+  mark: $("decision-mark"),
   detail: $("decision-detail"),
 };
 
 let gate = null; // {name, secret}
+let link = null; // GateLink of the gate
 let decisionTimer = 0;
-let healthTimer = 0;
+let syncTimer = 0;
+let indicatorTimer = 0;
 
-// ---- setup -------------------------------------------------------------------------------
+// ---- setup: an enrollment code, or a gate name and secret --------------------------------
 
-function showSetup(message = "") {
-  stopCamera();
-  clearInterval(healthTimer);
+function showSetup(message = "", tone = "error") {
+  stopLink();
   view.loading.hidden = true;
   view.scanner.hidden = true;
   view.setup.hidden = false;
   view.gateLabel.textContent = "Gate scanner";
-  say(view.setupMessage, message, "error");
+  say(view.setupMessage, message, tone);
   view.gateName.value = gate?.name || view.gateName.value;
-  (view.gateName.value ? view.gateSecret : view.gateName).focus();
+  view.enrollCode.focus();
+  startCamera();
 }
 
-function onSetup(event) {
+function setupBusy(busy) {
+  for (const form of [view.enrollForm, view.setupForm]) {
+    for (const control of form.elements) control.disabled = busy;
+  }
+}
+
+/** An enrollment code (pasted, typed by a wedge, or seen by the camera): exchange it. */
+async function useEnrollmentCode(text) {
+  if (looksLikeToken(text)) {
+    say(view.setupMessage, "That is a member's pass, not an enrollment code. Scan the code the operator page shows for this gate.", "error");
+    return;
+  }
+  const code = parseEnrollmentCode(text);
+  if (!code) {
+    say(view.setupMessage, "That is not an enrollment code. It starts with gymgate-gate: and comes from the operator page.", "error");
+    return;
+  }
+  setupBusy(true);
+  say(view.setupMessage, `Enrolling this scanner as ${code.name}…`, "info");
+  try {
+    const enrolled = await enroll(code);
+    gate = enrolled;
+    store.set(SETUP_KEY, gate); // the code is used up: keep the new secret whatever follows
+    await begin();
+  } catch (error) {
+    say(view.setupMessage, error.message, "error");
+  } finally {
+    setupBusy(false);
+  }
+}
+
+async function onEnroll(event) {
+  event.preventDefault();
+  const text = view.enrollCode.value.trim();
+  view.enrollCode.value = "";
+  if (!text) {
+    say(view.setupMessage, "Paste or scan the enrollment code from the operator page.", "error");
+    view.enrollCode.focus();
+    return;
+  }
+  await useEnrollmentCode(text);
+}
+
+async function onSetup(event) {
   event.preventDefault();
   const name = view.gateName.value.trim();
   const secret = view.gateSecret.value.trim();
+  view.gateSecret.value = "";
+  if (parseEnrollmentCode(secret)) {
+    await useEnrollmentCode(secret);
+    return;
+  }
   if (!name || !secret) {
     say(view.setupMessage, "Enter both the gate name and its secret.", "error");
     (name ? view.gateSecret : view.gateName).focus();
     return;
   }
-  gate = { name, secret };
-  store.set(SETUP_KEY, gate);
-  view.gateSecret.value = "";
+  if (looksLikeToken(secret)) {
+    // A wedge scanning a pass while the secret field had focus: never keep it as a secret.
+    say(view.setupMessage, "That is a member's pass, not a gate secret. Enter the gate's secret.", "error");
+    view.gateSecret.focus();
+    return;
+  }
+  setupBusy(true);
+  try {
+    await checkSecret({ name, secret });
+    gate = { name, secret };
+    store.set(SETUP_KEY, gate);
+    await begin();
+  } catch (error) {
+    say(view.setupMessage, error.message, "error");
+    view.gateSecret.focus();
+  } finally {
+    setupBusy(false);
+  }
+}
+
+/** Open the gate's offline store, sync once, then show the scanner. */
+async function begin() {
+  stopLink();
+  link = new GateLink(gate, renderIndicator);
+  await link.open();
+  const synced = await syncNow();
+  if (!synced && synced !== null) return; // the secret was refused: back at the setup
   showScanner();
+  renderIndicator();
 }
 
 function showScanner() {
@@ -73,11 +155,84 @@ function showScanner() {
   view.setup.hidden = true;
   view.scanner.hidden = false;
   view.gateLabel.textContent = `Gate: ${gate.name}`;
+  held = { code: "", seenAt: 0 }; // a code seen during the setup is not a scan
   renderHistory();
   startCamera();
-  clearInterval(healthTimer);
-  healthTimer = setInterval(checkHealth, HEALTH_EVERY_MS);
-  checkHealth();
+  clearInterval(indicatorTimer);
+  indicatorTimer = setInterval(renderIndicator, INDICATOR_EVERY_MS);
+  scheduleSync();
+}
+
+function stopLink() {
+  clearTimeout(syncTimer);
+  clearInterval(indicatorTimer);
+  if (link) link.close();
+  link = null;
+}
+
+// ---- keeping the offline data fresh --------------------------------------------------------
+
+/** One sync round: true when done, null when the server was out of reach, false on a 401. */
+async function syncNow() {
+  if (!link) return null;
+  try {
+    await link.sync();
+    return true;
+  } catch (error) {
+    if (error.status === 401) {
+      refused();
+      return false;
+    }
+    return null;
+  }
+}
+
+let syncDueAt = 0;
+
+function scheduleSync() {
+  clearTimeout(syncTimer);
+  if (!link) return;
+  const wait = link.online ? SYNC_EVERY_MS : PROBE_EVERY_MS;
+  syncDueAt = Date.now() + wait;
+  syncTimer = setTimeout(async () => {
+    await syncNow();
+    scheduleSync();
+  }, wait);
+}
+
+/** Offline: probe for the server within PROBE_EVERY_MS, without pushing a due probe back. */
+function probeSoon() {
+  if (link && !link.online && syncDueAt - Date.now() > PROBE_EVERY_MS) scheduleSync();
+}
+
+function refused() {
+  store.remove(SETUP_KEY);
+  showSetup("The server did not accept this gate's secret. Enter it again, or enrol with a new code.");
+}
+
+function ago(ms) {
+  const seconds = Math.max(0, Math.round(ms / 1000));
+  if (seconds < 60) return "just now";
+  if (seconds < 3600) return `${Math.round(seconds / 60)} min ago`;
+  if (seconds < 48 * 3600) return `${Math.round(seconds / 3600)} h ago`;
+  return `${Math.round(seconds / 86400)} days ago`;
+}
+
+function renderIndicator() {
+  if (!link || view.scanner.hidden) return;
+  const age = link.dataAge();
+  const data = age === null ? "never synced" : `data from ${dateTime(new Date(Date.now() - age).toISOString())} (${ago(age)})`;
+  const waiting = link.pendingCount ? ` · ${link.pendingCount} offline decision${link.pendingCount === 1 ? "" : "s"} to upload` : "";
+  const fresh = link.fresh();
+  view.connection.dataset.link = link.online ? "online" : "offline";
+  view.connection.dataset.fresh = fresh ? "yes" : "no";
+  if (link.online) {
+    say(view.connection, `ONLINE · ${data}${waiting}`, "ok");
+  } else if (fresh) {
+    say(view.connection, `OFFLINE · deciding on this device from ${data}${waiting}`, "warn");
+  } else {
+    say(view.connection, `OFFLINE · ${data}: passes cannot be checked until the server is back`, "error");
+  }
 }
 
 // ---- checking a code ---------------------------------------------------------------------
@@ -85,51 +240,57 @@ function showScanner() {
 let checking = 0; // answers awaited
 
 async function check(token) {
+  if (!link) return;
   checking += 1;
   try {
-    const answer = await api("/verify", {
-      method: "POST",
-      body: { token, gate: gate.name },
-      bearer: gate.secret,
-      timeoutMs: 5000,
-    });
-    connected(true);
-    if (answer.status === "allow") {
-      decide("allow", "ALLOW", `Member ${shortId(answer.user_id)} · welcome in`);
+    const outcome = await link.check(token);
+    if (outcome.kind === "unauthorized") {
+      refused();
+    } else if (outcome.kind === "unavailable") {
+      unavailable(outcome.why);
     } else {
-      decide("deny", "DENY", denyWords(answer));
+      show(outcome.answer, outcome.mode);
     }
-  } catch (error) {
-    if (error.status === 401) {
-      store.remove(SETUP_KEY);
-      showSetup("The server did not accept this gate's secret. Enter it again.");
-    } else if (error.kind === "client") {
-      decide("deny", "DENY", "Not a gymgate pass");
-    } else {
-      if (error.kind === "offline") connected(false);
-      const why = error.kind === "offline"
-        ? "The server can't be reached, so this pass can't be checked."
-        : "The server has a problem and couldn't check this pass.";
-      const summary = error.kind === "offline"
-        ? "Not checked: server unreachable"
-        : "Not checked: server problem";
-      decide("offline", "OFFLINE", `${why} Don't let them in yet; try again.`, summary);
-    }
+    probeSoon();
   } finally {
     checking -= 1;
+    renderIndicator();
   }
 }
 
+function show(answer, mode) {
+  if (answer.status === "allow") {
+    decide("allow", "ALLOW", `Member ${shortId(answer.user_id)} · welcome in`, mode);
+  } else {
+    decide("deny", "DENY", denyWords(answer), mode);
+  }
+}
+
+function unavailable(why) {
+  const age = link.dataAge();
+  const detail = {
+    busy: "The server is busy. Scan again.",
+    server: "The server couldn't check this pass. Scan again.",
+    stale: age === null
+      ? "Cannot decide offline: this gate has never synced. Scan again when the server is back."
+      : `Cannot decide offline: this gate's data is from ${ago(age)}. Scan again when the server is back.`,
+  }[why];
+  const summary = why === "stale" ? "Not checked: cannot decide offline" : "Not checked: scan again";
+  decide("unavailable", "NOT CHECKED", detail, "online", summary);
+}
+
 /** Fill the screen with a decision for two seconds and add it to the history. */
-function decide(result, verdict, detail, summary = detail) {
+function decide(result, verdict, detail, mode = "online", summary = detail) {
   view.decision.className = `decision ${result}`;
   view.decision.dataset.result = result;
+  view.decision.dataset.mode = mode;
   view.verdict.textContent = verdict;
+  view.mark.hidden = mode !== "offline";
   view.detail.textContent = detail;
   view.decision.hidden = false;
   clearTimeout(decisionTimer);
   decisionTimer = setTimeout(() => (view.decision.hidden = true), DECISION_MS);
-  const entry = { at: new Date().toISOString(), result, verdict, detail: summary };
+  const entry = { at: new Date().toISOString(), result, verdict, detail: summary, mode };
   const entries = [entry, ...loadHistory()];
   store.set(HISTORY_KEY, entries.slice(0, 10));
   renderHistory();
@@ -159,25 +320,6 @@ function renderHistory() {
     }),
   );
   view.historyEmpty.hidden = entries.length > 0;
-}
-
-// ---- the server's reachability -----------------------------------------------------------
-
-function connected(ok) {
-  say(
-    view.connection,
-    ok ? "" : "Offline: the gymgate server can't be reached. Passes can't be checked until it's back.",
-    "error",
-  );
-}
-
-async function checkHealth() {
-  try {
-    await api("/health", { timeoutMs: 3000 });
-    connected(true);
-  } catch {
-    connected(false);
-  }
 }
 
 // ---- keyboard wedge: characters then Enter, anywhere on the page -------------------------
@@ -303,7 +445,8 @@ function onCameraCode(code) {
   }
   if (checking > 0) return; // seen again on a later frame, once the answer is in
   held = { code, seenAt: now };
-  check(code);
+  if (!view.setup.hidden) useEnrollmentCode(code);
+  else check(code);
 }
 
 function stopCamera() {
@@ -317,6 +460,7 @@ function stopCamera() {
 // ---- start -------------------------------------------------------------------------------
 
 function start() {
+  view.enrollForm.addEventListener("submit", onEnroll);
   view.setupForm.addEventListener("submit", onSetup);
   view.manualForm.addEventListener("submit", onManual);
   view.changeGate.addEventListener("click", () => {
@@ -325,11 +469,14 @@ function start() {
   });
   view.decision.addEventListener("click", () => (view.decision.hidden = true));
   document.addEventListener("keydown", onKey);
-  window.addEventListener("offline", () => connected(false));
-  window.addEventListener("online", checkHealth);
+  window.addEventListener("offline", () => link && link.setOnline(false));
+  window.addEventListener("online", async () => {
+    await syncNow();
+    scheduleSync();
+  });
   const saved = store.get(SETUP_KEY);
-  gate = saved && saved.name && saved.secret ? saved : null;
-  if (gate) showScanner();
+  gate = saved && saved.name && saved.secret && !looksLikeToken(saved.secret) ? saved : null;
+  if (gate) begin();
   else showSetup();
 }
 
