@@ -86,6 +86,11 @@ class Workspace:
             self._tokens.append((pass_id, token))
         return self._tokens[:count]
 
+    def new_tokens(self, count: int) -> list[tuple[str, str]]:
+        """`count` passes never handed out by `tokens` or `new_tokens` before."""
+        start = len(self._tokens)
+        return self.tokens(start + count)[start:]
+
     def add_gate(self, database_url: str) -> str:
         """A gate secret on that database."""
 

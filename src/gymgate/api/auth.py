@@ -7,6 +7,7 @@ from typing import Any
 
 from litestar import Request
 from litestar.connection import ASGIConnection
+from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 
@@ -39,9 +40,15 @@ def require_admin(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHa
         raise PermissionDeniedException("that admin token is not valid")
 
 
-async def authenticated_gate(request: Request[Any, Any, Any]) -> str:
-    """The name of the gate whose secret was presented; 401 otherwise."""
-    runtime: Runtime = request.app.state.runtime
+async def authenticated_gate(
+    request: Request[Any, Any, Any], runtime: NamedDependency[Runtime]
+) -> str:
+    """The name of the gate whose secret was presented; 401 otherwise.
+
+    It takes `runtime` as a dependency of its own so that /verify's two dependencies resolve
+    one after the other: resolved side by side, Litestar opens an anyio task group for every
+    request, 12 % of a /verify.
+    """
     secret = bearer_token(request)
     gate = await runtime.gates.authenticate(secret) if secret else None
     if gate is None:
