@@ -139,7 +139,7 @@ def _flooding(
 
 def isolation(workspace: Workspace, database_url: str, seconds: float) -> Isolation:
     """Gate p99 at GATE_RATE alone, then beside each flood, on one server and database."""
-    secret = workspace.add_gate(database_url)
+    secret = workspace.add_gate(database_url, name="isolation")
     with gymgate_server(workspace.root, workspace.server_env(database_url)) as server:
         shapes = _flood_shapes(workspace, server)
         _pace(server, secret, gate_bodies(workspace.new_tokens(200)), GATE_RATE, 2)  # warm-up

@@ -91,12 +91,12 @@ class Workspace:
         start = len(self._tokens)
         return self.tokens(start + count)[start:]
 
-    def add_gate(self, database_url: str) -> str:
-        """A gate secret on that database."""
+    def add_gate(self, database_url: str, name: str = GATE) -> str:
+        """A secret for a new gate called `name` on that database."""
 
         async def create() -> str:
             async with Runtime.open(self.settings(database_url)) as runtime:
-                return await runtime.gates.add(GATE)
+                return await runtime.gates.add(name)
 
         return asyncio.run(create())
 

@@ -163,6 +163,8 @@ class AuditEvent(Base):
 
     __table_args__ = (
         Index("ix_audit_events_at", "at"),
+        # /audit/summary counts by these two: an index-only scan, not the whole table.
+        Index("ix_audit_events_result_reason", "result", "reason"),
         Index("ix_audit_events_pass_id", "pass_id"),
         Index("ix_audit_events_decision_id", "decision_id", unique=True),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -12,6 +13,11 @@ from gymgate.storage import Storage
 from gymgate.vocabulary import DenyReason, Result
 
 __all__ = ["AuditFilter", "AuditLog", "AuditPage", "AuditSummary"]
+
+# Whole-log reports (summaries) that may run at once. Fewer than the read connections a
+# backend keeps (4 on SQLite): the gate's own reads (its secret registry) always find one
+# free, however many operators ask for totals over a million rows.
+REPORTS_AT_ONCE = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +61,7 @@ class AuditLog:
 
     def __init__(self, storage: Storage) -> None:
         self._storage = storage
+        self._reports = asyncio.Semaphore(REPORTS_AT_ONCE)
 
     async def page(self, where: AuditFilter, *, limit: int, before: int | None) -> AuditPage:
         """Up to `limit` events, newest first, older than the `before` cursor if given."""
@@ -78,7 +85,7 @@ class AuditLog:
         )
         by_result: dict[str, int] = {}
         by_reason: dict[str, int] = {}
-        async with self._storage.reading() as session:
+        async with self._reports, self._storage.reading() as session:
             for result, reason, count in await session.execute(query):
                 by_result[result] = by_result.get(result, 0) + count
                 if reason is not None:

@@ -40,6 +40,8 @@ T = TypeVar("T")
 CHECKPOINT_EVERY_COMMITS = 500
 # A WAL longer than this (about 40 MB of 4 KB pages) gets a RESTART checkpoint, see below.
 RESTART_WAL_PAGES = 10_000
+# How long a RESTART may wait for readers of older snapshots, holding new writers off.
+RESTART_WAIT_SECONDS = 0.02
 _INLINE_LEVELS = ("OFF", "NORMAL")
 
 
@@ -135,12 +137,16 @@ class SqliteWriter:
         # has grown long a RESTART follows: it holds new writers off for the few
         # milliseconds it takes (ours retry with asyncio.sleep, off the loop), then lets the
         # next commit restart the WAL. Under a steady load that is rare, not 7 times a second.
+        # A RESTART waits for every reader of an older snapshot while holding writers off,
+        # so it waits briefly: behind a long report it gives up (as PASSIVE would) and the
+        # next round tries again, rather than stalling the gate for the whole report.
         connection = sqlite3.connect(self._path, timeout=self._busy_timeout)
         try:
             _busy, wal_pages, _copied = connection.execute(
                 "PRAGMA wal_checkpoint(PASSIVE)"
             ).fetchone()
             if wal_pages > RESTART_WAL_PAGES:
+                connection.execute(f"PRAGMA busy_timeout={int(RESTART_WAIT_SECONDS * 1000)}")
                 connection.execute("PRAGMA wal_checkpoint(RESTART)")
         finally:
             connection.close()
