@@ -127,10 +127,21 @@ def structlog_config(level: str) -> StructLoggingConfig:
     )
 
 
+def _skip_caller_lookup() -> None:
+    """No line of ours names its caller's file and line: don't walk the stack to find them.
+
+    The stdlib logger looks for the calling frame on every record unless `_srcfile` is None
+    (the switch logging's own source documents); behind structlog's logger class that walk
+    costs 3 % of a /verify, for two fields no formatter here writes.
+    """
+    logging._srcfile = None
+
+
 def logging_plugin(level: str) -> StructlogPlugin:
     """The app's logging: Litestar's structlog plugin, without its request/response logger
     (uvicorn's access line already says what was asked and answered, and bodies hold tokens).
     """
+    _skip_caller_lookup()
     config = StructlogConfig(
         structlog_logging_config=structlog_config(level), enable_middleware_logging=False
     )
@@ -139,6 +150,7 @@ def logging_plugin(level: str) -> StructlogPlugin:
 
 def configure_logging(level: str) -> None:
     """Apply the same configuration outside an app (the CLI, before uvicorn starts)."""
+    _skip_caller_lookup()
     config = structlog_config(level)
     config.configure()
     assert config.standard_lib_logging_config is not None  # set in structlog_config
