@@ -348,6 +348,8 @@ def main() -> None:
                     "x",
                 )
             )
+        except Exception as error:  # the figures so far are still worth printing
+            report.notes.append(f"bench stopped early: {type(error).__name__}: {error}"[:2000])
         finally:
             if postgres is not None:
                 postgres.drop()
