@@ -14,8 +14,10 @@ import time
 from pathlib import Path
 
 from benchmarks.floors import ed25519_verifies, pyjwt_decodes, write_transactions
-from benchmarks.gate import GateRun, load_gate
+from benchmarks.gate import GateRun, load_floor, load_gate
+from benchmarks.isolation_report import isolation_figures, rate_figures
 from benchmarks.issuance import load_issuance
+from benchmarks.latency import isolation, rate_latencies
 from benchmarks.loadgen import Load, require_wrk, wrk
 from benchmarks.pipeline import verify_pipeline
 from benchmarks.preload import preload_postgres, preload_sqlite
@@ -30,6 +32,8 @@ REPO = Path(__file__).resolve().parents[1]
 # What a backend's /verify should reach, as a share of the hello-world floor F4.
 M2_RATIO_TARGET = {"sqlite": 0.6, "postgres": 0.4}
 M2_P99_TARGET_MS = {"sqlite": 5.0}
+# "Throttling on" for T: the default-on limiter with a budget the benchmark never reaches.
+RATE_LIMIT_ON = 100_000_000
 
 
 def step(message: str) -> None:
@@ -70,6 +74,67 @@ def hello_floor(report: Report, workspace: Workspace) -> None:
         wrk(server.url, "/hello", 2)  # warm-up
         load = wrk(server.url, "/hello", SECONDS)
     _load_figures(report, "F4", "hello world", load)
+
+
+def essential_floor(report: Report, workspace: Workspace) -> None:
+    step("F5 essential-work /verify floor (msgspec, secret, Ed25519 JWT, SQLite), wrk")
+    run = load_floor(workspace, workspace.fresh_sqlite("f5"), SECONDS)
+    _load_figures(report, "F5", "essential-work /verify floor", run.allow)
+
+
+def throttle_cost(report: Report, workspace: Workspace) -> None:
+    step("T /verify on SQLite with throttling on (a budget no client reaches)")
+    run = load_gate(
+        workspace,
+        workspace.fresh_sqlite("t"),
+        SECONDS,
+        name="t",
+        with_denies=False,
+        env={"GYMGATE_RATE_LIMIT_PER_MINUTE": str(RATE_LIMIT_ON)},
+    )
+    report.add(
+        Figure("T.rps", "/verify sqlite allows, throttling on: requests/s", run.allow.rps, "/s")
+    )
+    base = report.value("M2.sqlite.allow.rps")
+    kept = ratio(run.allow.rps, base)
+    cost = None if kept is None else 1 - kept
+    report.add(
+        Figure(
+            "T.ratelimit_cost",
+            "  throughput lost to throttling",
+            cost,
+            "x",
+            "<= 0.10",
+            at_most(cost, 0.10),
+        )
+    )
+
+
+def verify_share_figures(report: Report) -> None:
+    """P1, P5 and P6: /verify against its floors and its own median, in this run."""
+    p1 = ratio(report.value("M2.sqlite.allow.rps"), report.value("F5.rps"))
+    report.add(
+        Figure(
+            "P1.ratio", "M2 sqlite allows / F5 requests/s", p1, "x", ">= 0.85", at_least(p1, 0.85)
+        )
+    )
+    p5 = ratio(report.value("M2.sqlite.allow.p99"), report.value("M2.sqlite.allow.p50"))
+    report.add(
+        Figure(
+            "M2.sqlite.allow.p99_over_p50",
+            "M2 sqlite allows: p99 / p50",
+            p5,
+            "x",
+            "<= 3",
+            at_most(p5, 3.0),
+        )
+    )
+    p6 = ratio(report.value("M2.postgres.allow.rps"), report.value("M2.sqlite.allow.rps"))
+    report.add(
+        Figure(
+            "P6.ratio", "M2 postgres / M2 sqlite allows/s", p6, "x", ">= 0.80", at_least(p6, 0.8)
+        )
+    )
 
 
 def pipeline(
@@ -197,6 +262,7 @@ def main() -> None:
             }
             pipeline(report, workspace, backends, fresh)
             hello_floor(report, workspace)
+            essential_floor(report, workspace)
             for backend in backends:
                 step(f"M2 /verify on {backend}: allows, then all-denies")
                 url = workspace.fresh_sqlite("m2") if backend == "sqlite" else postgres.url  # type: ignore[union-attr]
@@ -204,6 +270,10 @@ def main() -> None:
                 run = load_gate(workspace, url, SECONDS, name=f"m2-{backend}", prepare=prepare)
                 _gate_figures(report, "M2", backend, run)
                 rss.append(run.rss_mb)
+            verify_share_figures(report)
+            throttle_cost(report, workspace)
+            step("P2 /verify and F5 paced at 100, 300, 600 req/s (open loop)")
+            rate_figures(report, *rate_latencies(workspace, SECONDS))
             for backend in backends:
                 step(f"M3 preloading 1,000,000 audit rows, 100,000 used passes on {backend}")
                 if backend == "sqlite":
@@ -219,6 +289,8 @@ def main() -> None:
                 run = load_gate(workspace, url, SECONDS, name=f"m3-{backend}")
                 _gate_figures(report, "M3", backend, run)
                 rss.append(run.rss_mb)
+                step(f"P3 gate at 100 req/s beside QR, summary and CSV floods on {backend}")
+                isolation_figures(report, backend, isolation(workspace, url, SECONDS))
             step("M5 server memory")
             report.add(
                 Figure(
@@ -276,6 +348,8 @@ def main() -> None:
                     "x",
                 )
             )
+        except Exception as error:  # the figures so far are still worth printing
+            report.notes.append(f"bench stopped early: {type(error).__name__}: {error}"[:2000])
         finally:
             if postgres is not None:
                 postgres.drop()

@@ -7,11 +7,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from testkit.live_server import LiveServer
+
 from benchmarks.loadgen import Load, wrk
-from benchmarks.servers import gymgate_server
+from benchmarks.servers import floor_server, gymgate_server
 from benchmarks.workspace import GATE, Workspace, audit_counts, used_pass_ids
 
-__all__ = ["GateRun", "load_gate"]
+__all__ = ["GateRun", "gate_bodies", "load_floor", "load_gate"]
 
 WARMUP_SECONDS = 2
 WARMUP_TOKENS = 20_000
@@ -37,14 +39,35 @@ def load_gate(
     workers: int = 1,
     with_denies: bool = True,
     prepare: Callable[[], object] | None = None,
+    env: dict[str, str] | None = None,
 ) -> GateRun:
     """Warm up, load distinct valid passes, then replay used ones (all already_used)."""
     if prepare is not None:
         prepare()
     secret = workspace.add_gate(database_url)
+    server_env = {**workspace.server_env(database_url), **(env or {})}
+    server = gymgate_server(workspace.root, server_env, workers)
+    return _load(workspace, server, database_url, secret, seconds, name, with_denies)
+
+
+def load_floor(workspace: Workspace, database_url: str, seconds: float) -> GateRun:
+    """F5: the essential-work floor server, loaded exactly like M2 (allows only)."""
+    secret = workspace.add_gate(database_url)
+    server = floor_server(workspace, database_url, secret)
+    return _load(workspace, server, database_url, secret, seconds, "f5", with_denies=False)
+
+
+def _load(
+    workspace: Workspace,
+    server_to_start: LiveServer,
+    database_url: str,
+    secret: str,
+    seconds: float,
+    name: str,
+    with_denies: bool,
+) -> GateRun:
     authorization = f"Bearer {secret}"
-    env = workspace.server_env(database_url)
-    with gymgate_server(workspace.root, env, workers) as server:
+    with server_to_start as server:
 
         def run(bodies: Path, duration: float) -> tuple[Load, dict[str, int]]:
             before = audit_counts(database_url)
@@ -73,10 +96,14 @@ def load_gate(
         return GateRun(allow, _share(allow_rows, "allow"), deny, denied_share, server.rss_mb())
 
 
+def gate_bodies(tokens: list[tuple[str, str]]) -> list[bytes]:
+    """/verify request bodies, one per (pass_id, token)."""
+    return [json.dumps({"token": token, "gate": GATE}).encode() for _, token in tokens]
+
+
 def _bodies(workspace: Workspace, name: str, tokens: list[tuple[str, str]]) -> Path:
     path = workspace.root / f"{name}.jsonl"
-    lines = (json.dumps({"token": token, "gate": GATE}) for _, token in tokens)
-    path.write_text("\n".join(lines) + "\n")
+    path.write_bytes(b"\n".join(gate_bodies(tokens)) + b"\n")
     return path
 
 

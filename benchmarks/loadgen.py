@@ -42,12 +42,13 @@ def wrk(
     method: str = "GET",
     bodies: Path | None = None,
     authorization: str = "",
+    connections: int = CONNECTIONS,
 ) -> Load:
     """Run wrk against base_url + path; request n sends line n of `bodies` (if given)."""
     command = [
         require_wrk(),
         "--threads=1",  # one load thread leaves the other core to the server
-        f"--connections={CONNECTIONS}",
+        f"--connections={connections}",
         f"--duration={max(1, round(seconds))}s",
         "--timeout=10s",
         f"--script={SCRIPT}",

@@ -89,12 +89,17 @@ class Workspace:
             self._tokens.append((pass_id, token))
         return self._tokens[:count]
 
-    def add_gate(self, database_url: str) -> str:
-        """A gate secret on that database."""
+    def new_tokens(self, count: int) -> list[tuple[str, str]]:
+        """`count` passes never handed out by `tokens` or `new_tokens` before."""
+        start = len(self._tokens)
+        return self.tokens(start + count)[start:]
+
+    def add_gate(self, database_url: str, name: str = GATE) -> str:
+        """A secret for a new gate called `name` on that database."""
 
         async def create() -> str:
             async with Runtime.open(self.settings(database_url)) as runtime:
-                return await runtime.gates.add(GATE)
+                return await runtime.gates.add(name)
 
         return asyncio.run(create())
 

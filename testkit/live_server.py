@@ -97,7 +97,11 @@ class LiveServer:
 
     def start(self) -> LiveServer:
         self.spawn()
-        self.wait_until_healthy()
+        try:
+            self.wait_until_healthy()
+        except BaseException:
+            self.stop()  # a server that never got ready must not outlive its test
+            raise
         return self
 
     def spawn(self) -> LiveServer:

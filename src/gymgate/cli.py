@@ -140,6 +140,10 @@ def serve(context: click.Context, host: str, port: int, workers: int) -> None:
         timeout_graceful_shutdown=10,  # in-flight requests finish; then the lifespan closes
         http=protocol_for(settings),  # bounds the size and read time of request heads
         limit_concurrency=settings.max_connections,
+        # --workers: a worker must answer the supervisor's ping within this long, start-up
+        # included, or it is killed and respawned. Uvicorn's 5 s is less than a worker takes to
+        # import the stack on a busy 2-core host, so they were killed in a loop.
+        timeout_worker_healthcheck=30,
     )
 
 

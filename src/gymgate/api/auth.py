@@ -9,6 +9,7 @@ from typing import Any
 
 from litestar import Request
 from litestar.connection import ASGIConnection
+from litestar.di import NamedDependency
 from litestar.exceptions import (
     HTTPException,
     NotAuthorizedException,
@@ -60,9 +61,15 @@ def _admin_refusal(connection: ASGIConnection[Any, Any, Any, Any]) -> HTTPExcept
     return None
 
 
-async def authenticated_gate(request: Request[Any, Any, Any]) -> str:
-    """The name of the gate whose secret was presented; 401 otherwise."""
-    runtime: Runtime = request.app.state.runtime
+async def authenticated_gate(
+    request: Request[Any, Any, Any], runtime: NamedDependency[Runtime]
+) -> str:
+    """The name of the gate whose secret was presented; 401 otherwise.
+
+    It takes `runtime` as a dependency of its own so that /verify's two dependencies resolve
+    one after the other: resolved side by side, Litestar opens an anyio task group for every
+    request, 12 % of a /verify.
+    """
     secret = bearer_token(request)
     gate = None
     if secret is not None:

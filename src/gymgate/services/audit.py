@@ -3,6 +3,7 @@ totals, who came in, and every matching row for an export."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,6 +20,11 @@ __all__ = ["AuditFilter", "AuditLog", "AuditPage", "AuditSummary", "Entry", "Ent
 
 # The columns an export writes, in order (the contract names at least these).
 EXPORT_COLUMNS = ("at", "gate", "result", "reason", "pass_id", "user_id", "mode", "conflict")
+
+# Whole-log reports (summaries) that may run at once. Fewer than the read connections a
+# backend keeps (4 on SQLite): the gate's own reads (its secret registry) always find one
+# free, however many operators ask for totals over a million rows.
+REPORTS_AT_ONCE = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +95,7 @@ class AuditLog:
     def __init__(self, storage: Storage, *, export_chunk: int = 5000) -> None:
         self._storage = storage
         self._export_chunk = export_chunk
+        self._reports = asyncio.Semaphore(REPORTS_AT_ONCE)
 
     async def page(self, where: AuditFilter, *, limit: int, before: int | None) -> AuditPage:
         """Up to `limit` events, newest first, older than the `before` cursor if given."""
@@ -127,7 +134,7 @@ class AuditLog:
         by_reason: dict[str, int] = {}
         by_gate: dict[str, int] = {}
         conflicts = 0
-        async with self._storage.reading() as session:
+        async with self._reports, self._storage.reading() as session:
             for result, reason, gate, conflicted, count in await session.execute(query):
                 by_result[result] = by_result.get(result, 0) + count
                 by_gate[gate] = by_gate.get(gate, 0) + count
