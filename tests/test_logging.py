@@ -113,3 +113,23 @@ async def test_an_unusable_request_id_is_replaced(client: AsyncTestClient[Litest
     assert kept.headers["x-request-id"] == "Root=1-67891233-abcdef"
     assert re.fullmatch(r"[0-9a-f]{32}", replaced.headers["x-request-id"])
     assert re.fullmatch(r"[0-9a-f]{32}", injected.headers["x-request-id"])
+
+
+def test_payment_and_pass_ids_and_query_strings_never_reach_the_log(
+    tmp_path: Path, settings: Settings
+) -> None:
+    # A payment id is a capability (it draws the member's QR); a query can name an email.
+    with serve(tmp_path, settings) as server, httpx.Client(base_url=server.url) as client:
+        payment = client.post("/create_payment", json={"email": "ana@example.com"}).json()
+        issued = client.post("/generate_qr", json={"payment_id": payment["payment_id"]}).json()
+        client.get(f"/payments/{payment['payment_id']}")
+        client.get(f"/passes/{issued['pass_id']}")
+        client.post(f"/payments/{payment['payment_id']}/refund")  # 401: no admin token
+        client.get("/payments", params={"email": "ana@example.com"})
+        text = server.log()
+
+    assert payment["payment_id"] not in text
+    assert issued["pass_id"] not in text
+    assert "ana@example.com" not in text
+    paths = {line.get("path") for line in lines(server) if line["logger"] == "uvicorn.access"}
+    assert {"/payments/{id}", "/passes/{id}", "/payments/{id}/refund", "/payments"} <= paths

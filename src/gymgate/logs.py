@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import MutableMapping
 from datetime import UTC, datetime
 from typing import Any
@@ -39,6 +40,17 @@ def _drop_secrets(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMa
     return event
 
 
+# Payment and pass ids in a path are capabilities (whoever has a payment id can draw its QR),
+# and query strings can hold an email address: the access log keeps neither.
+_ID_IN_PATH = re.compile(r"^/(payments|passes)/(?!by-link(?:$|/)|resend(?:$|/))[^/?]+")
+
+
+def redact_path(path: object) -> str:
+    """The request path as logged: ids after /payments/ and /passes/ masked, no query."""
+    text = str(path).split("?", 1)[0]
+    return _ID_IN_PATH.sub(lambda match: f"/{match.group(1)}/{{id}}", text)
+
+
 def _uvicorn_access_fields(
     _: Any, __: str, event: MutableMapping[str, Any]
 ) -> MutableMapping[str, Any]:
@@ -47,7 +59,9 @@ def _uvicorn_access_fields(
     record = event.get("_record")
     if record is not None and record.name == "uvicorn.access" and args and len(args) == 5:
         client, method, path, _version, status = args
-        event.update(event="request", client=client, method=method, path=path, status=status)
+        event.update(
+            event="request", client=client, method=method, path=redact_path(path), status=status
+        )
     return event
 
 
@@ -65,7 +79,13 @@ class FlatJsonFormatter(logging.Formatter):
         args = record.args
         if record.name == "uvicorn.access" and isinstance(args, tuple) and len(args) == 5:
             client, method, path, _version, status = args
-            line.update(event="request", client=client, method=method, path=path, status=status)
+            line.update(
+                event="request",
+                client=client,
+                method=method,
+                path=redact_path(path),
+                status=status,
+            )
         else:
             line["event"] = record.getMessage()
             line.update(getattr(record, "fields", {}))
