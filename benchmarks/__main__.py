@@ -19,6 +19,7 @@ from benchmarks.isolation_report import isolation_figures, rate_figures
 from benchmarks.issuance import load_issuance
 from benchmarks.latency import isolation, rate_latencies
 from benchmarks.loadgen import Load, require_wrk, wrk
+from benchmarks.offline import measure as measure_offline
 from benchmarks.pipeline import verify_pipeline
 from benchmarks.preload import preload_postgres, preload_sqlite
 from benchmarks.report import Figure, Report, at_least, at_most, ratio
@@ -80,6 +81,25 @@ def essential_floor(report: Report, workspace: Workspace) -> None:
     step("F5 essential-work /verify floor (msgspec, secret, Ed25519 JWT, SQLite), wrk")
     run = load_floor(workspace, workspace.fresh_sqlite("f5"), SECONDS)
     _load_figures(report, "F5", "essential-work /verify floor", run.allow)
+
+
+def offline_figures(report: Report, workspace: Workspace) -> None:
+    step("O offline gate: local decisions/s, then one sync of every decision to a server")
+    measured = measure_offline(workspace)
+    rate = measured["offline_decisions_per_s"]
+    report.add(Figure("O.decisions_per_s", "agent offline decisions/s (FULL sync)", rate, "/s"))
+    share = ratio(rate, report.value("F1"))
+    report.add(
+        Figure("O.ratio_to_F1", "  ratio to F1", share, "x", ">= 0.80", at_least(share, 0.8))
+    )
+    report.add(
+        Figure(
+            "O.sync_seconds",
+            f"sync of {measured['sync_decisions']:.0f} offline decisions",
+            measured["sync_seconds"],
+            "s",
+        )
+    )
 
 
 def throttle_cost(report: Report, workspace: Workspace) -> None:
@@ -271,6 +291,7 @@ def main() -> None:
                 _gate_figures(report, "M2", backend, run)
                 rss.append(run.rss_mb)
             verify_share_figures(report)
+            offline_figures(report, workspace)
             throttle_cost(report, workspace)
             step("P2 /verify and F5 paced at 100, 300, 600 req/s (open loop)")
             rate_figures(report, *rate_latencies(workspace, SECONDS))

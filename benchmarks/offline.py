@@ -66,36 +66,42 @@ async def _sync(server: str, secret: str, store: LocalStore) -> tuple[SyncResult
 
 def main() -> None:
     with tempfile.TemporaryDirectory(prefix="gymgate-offline-bench-") as scratch:
-        root = Path(scratch)
-        workspace = Workspace(root)
-        tokens = [token for _, token in workspace.tokens(SYNC_DECISIONS)]
-        public = workspace.keyset.entries[0].public_key
-        floor = ed25519_verifies(tokens[0], public, INPROC_SECONDS)
-
-        store = LocalStore(root / "gate-state")
-        store.apply_state(_rules(workspace), [], [])
-        offline = GateClient("http://127.0.0.1:9", "x", timeout=0.5, sync_timeout=60)
-        agent = Agent(offline, store, AgentOptions())
-        rate = asyncio.run(_decide(agent, tokens))
-
-        database = root / "server.db"
-        url = sqlite_url(database)
-        env = workspace.server_env(url)
-        shutil.copyfile(workspace.template, database)
-        secret = workspace.add_gate(url)
-        with gymgate_server(root, env) as server:
-            result, sync_seconds = asyncio.run(_sync(server.url, secret, store))
-        assert result.remaining == 0, result
-        assert result.uploaded == len(tokens), result
-        figures = {
-            "ed25519_verifies_per_s": round(floor),
-            "offline_decisions_per_s": round(rate),
-            "offline_share_of_ed25519": round(rate / floor, 3),
-            "sync_decisions": result.uploaded,
-            "sync_seconds": round(sync_seconds, 2),
-            "sync_decisions_per_s": round(result.uploaded / sync_seconds),
-        }
+        figures = measure(Workspace(Path(scratch)))
         print(json.dumps(figures), file=sys.stdout)
+
+
+def measure(workspace: Workspace) -> dict[str, float]:
+    """The offline figures (also a step of `make bench`), in a workspace of its own."""
+    root = workspace.root / "offline"
+    root.mkdir()
+    tokens = [token for _, token in workspace.tokens(SYNC_DECISIONS)]
+    public = workspace.keyset.entries[0].public_key
+    floor = ed25519_verifies(tokens[0], public, INPROC_SECONDS)
+
+    store = LocalStore(root / "gate-state")
+    store.apply_state(_rules(workspace), [], [])
+    offline = GateClient("http://127.0.0.1:9", "x", timeout=0.5, sync_timeout=60)
+    agent = Agent(offline, store, AgentOptions())
+    rate = asyncio.run(_decide(agent, tokens))
+
+    database = root / "server.db"
+    url = sqlite_url(database)
+    env = workspace.server_env(url)
+    shutil.copyfile(workspace.template, database)
+    secret = workspace.add_gate(url)
+    with gymgate_server(root, env) as server:
+        result, sync_seconds = asyncio.run(_sync(server.url, secret, store))
+    assert result.remaining == 0, result
+    assert result.uploaded == len(tokens), result
+    figures = {
+        "ed25519_verifies_per_s": round(floor),
+        "offline_decisions_per_s": round(rate),
+        "offline_share_of_ed25519": round(rate / floor, 3),
+        "sync_decisions": result.uploaded,
+        "sync_seconds": round(sync_seconds, 2),
+        "sync_decisions_per_s": round(result.uploaded / sync_seconds),
+    }
+    return figures
 
 
 if __name__ == "__main__":
