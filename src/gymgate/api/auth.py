@@ -40,10 +40,10 @@ def require_admin(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHa
             headers={"WWW-Authenticate": "Bearer"},
         )
     throttle, address = _throttle_and_address(connection, runtime)
-    attempt = throttle.check(address, presented)
-    if not hmac.compare_digest(presented.encode(), expected.encode()):
+    with throttle.attempt(address, presented) as attempt:
+        attempt.worked = hmac.compare_digest(presented.encode(), expected.encode())
+    if not attempt.worked:
         raise PermissionDeniedException("that admin token is not valid")
-    throttle.succeeded(attempt)
 
 
 async def authenticated_gate(request: Request[Any, Any, Any]) -> str:
@@ -53,10 +53,9 @@ async def authenticated_gate(request: Request[Any, Any, Any]) -> str:
     gate = None
     if secret is not None:
         throttle, address = _throttle_and_address(request, runtime)
-        attempt = throttle.check(address, secret)
-        gate = await runtime.gates.authenticate(secret)
-        if gate is not None:
-            throttle.succeeded(attempt)
+        with throttle.attempt(address, secret) as attempt:
+            gate = await runtime.gates.authenticate(secret)
+            attempt.worked = gate is not None
     if gate is None:
         raise NotAuthorizedException(
             "a valid gate secret is required: 'Authorization: Bearer <secret>' "
