@@ -107,6 +107,17 @@ async def test_guesses_sent_all_at_once_are_checked_no_more_than_the_threshold(
     assert statuses.count(429) == 30 - THRESHOLD
 
 
+async def test_a_new_gates_first_burst_of_scans_is_not_refused(
+    app: Litestar, gate_secret: str
+) -> None:
+    """Fifty scans at once with one secret the server has not seen yet: one credential."""
+    async with running(app) as client_at:
+        gate = client_at(ATTACKER)
+        scans = await asyncio.gather(*(scan(gate, gate_secret) for _ in range(50)))
+
+    assert {r.status_code for r in scans} == {200}
+
+
 async def test_a_missing_credential_is_not_counted_as_a_guess(
     app: Litestar, gate_secret: str
 ) -> None:
@@ -164,7 +175,10 @@ def test_the_throttle_holds_at_most_its_capacity_of_addresses() -> None:
     throttle = AuthThrottle(limit=3, clock=FrozenClock(START), capacity=10_000)
     for n in range(50_000):
         address = f"10.{n >> 16 & 255}.{n >> 8 & 255}.{n & 255}"
-        throttle.succeeded(throttle.check(address, f"credential-{n}"))
+        with throttle.attempt(address, f"wrong-{n}"):
+            pass
+        with throttle.attempt(address, f"credential-{n}") as attempt:
+            attempt.worked = True
 
     assert throttle.addresses_held == 10_000
     assert throttle.credentials_held == 10_000

@@ -54,10 +54,10 @@ def _admin_refusal(connection: ASGIConnection[Any, Any, Any, Any]) -> HTTPExcept
             headers={"WWW-Authenticate": "Bearer"},
         )
     throttle, address = _throttle_and_address(connection, runtime)
-    attempt = throttle.check(address, presented)
-    if not hmac.compare_digest(presented.encode(), expected.encode()):
+    with throttle.attempt(address, presented) as attempt:
+        attempt.worked = hmac.compare_digest(presented.encode(), expected.encode())
+    if not attempt.worked:
         return PermissionDeniedException("that admin token is not valid")
-    throttle.succeeded(attempt)
     return None
 
 
@@ -74,10 +74,9 @@ async def authenticated_gate(
     gate = None
     if secret is not None:
         throttle, address = _throttle_and_address(request, runtime)
-        attempt = throttle.check(address, secret)
-        gate = await runtime.gates.authenticate(secret)
-        if gate is not None:
-            throttle.succeeded(attempt)
+        with throttle.attempt(address, secret) as attempt:
+            gate = await runtime.gates.authenticate(secret)
+            attempt.worked = gate is not None
     if gate is None and secret and runtime.gates.was_revoked(secret):
         record_auth_failure("gate")
         raise NotAuthorizedException(

@@ -11,9 +11,10 @@ makes guessing slow; remembering proven ones is what keeps the gates and operato
 same proxy as the attacker working. A credential first used during a throttle waits out the
 minute, once.
 
-An unproven credential is counted as a failure *before* it is checked, and taken back if it
-works: checking a gate secret may wait on the database, and guesses sent all at once must
-not all slip through while the first ones are still being checked.
+Checking a gate secret may wait on the database, so guesses sent all at once must not all
+slip through while the first ones are being checked: distinct unproven credentials still
+being checked from an address count as failures already (the same credential many times over
+counts once, so a new gate's first burst of scans is not refused).
 
 Memory stays bounded: at most `capacity` addresses and `capacity` proven credentials, each
 held as a keyed hash (BLAKE2b under a per-process random key), never the credential itself.
@@ -24,8 +25,10 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
-from collections import OrderedDict
-from typing import NamedTuple
+from collections import Counter, OrderedDict
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
 
 from litestar.datastructures import State
 from litestar.exceptions import TooManyRequestsException
@@ -40,11 +43,13 @@ WINDOW_SECONDS = 60.0
 _STATE_KEY = "auth_throttle"
 
 
-class Attempt(NamedTuple):
-    """One credential presented from one address, as the throttle knows it."""
+@dataclass
+class Attempt:
+    """One credential presented from one address; the caller sets `worked` once checked."""
 
     address: str
     fingerprint: bytes
+    worked: bool = False
 
 
 class AuthThrottle:
@@ -56,6 +61,8 @@ class AuthThrottle:
         self._failures = WindowCounter(WINDOW_SECONDS, capacity)
         self._proven: OrderedDict[bytes, None] = OrderedDict()
         self._capacity = capacity
+        # address -> unproven credentials being checked right now (how many requests each)
+        self._checking: dict[str, Counter[bytes]] = {}
         self._key = secrets.token_bytes(32)
 
     @property
@@ -66,35 +73,51 @@ class AuthThrottle:
     def credentials_held(self) -> int:
         return len(self._proven)
 
-    def check(self, address: str, credential: str) -> Attempt:
-        """Before checking `credential`: count it as a failure of `address` unless it is
-        proven, and raise 429 if that is one failure too many this minute."""
+    @contextmanager
+    def attempt(self, address: str, credential: str) -> Iterator[Attempt]:
+        """Around checking `credential`: 429 first if `address` is throttled and the
+        credential is not proven; afterwards a failure is counted, or the credential proven.
+        If the check raises, nothing is counted."""
         attempt = Attempt(address, self._fingerprint(credential))
         if attempt.fingerprint in self._proven:
-            return attempt
+            yield attempt
+            if attempt.worked:
+                self._proven.move_to_end(attempt.fingerprint)
+            return
+        self._refuse_if_throttled(attempt)
+        checking = self._checking.setdefault(address, Counter())
+        checking[attempt.fingerprint] += 1
+        try:
+            yield attempt
+        finally:
+            checking[attempt.fingerprint] -= 1
+            if checking[attempt.fingerprint] == 0:
+                del checking[attempt.fingerprint]
+            if not checking:
+                del self._checking[address]
+        self._record(attempt)
+
+    def _refuse_if_throttled(self, attempt: Attempt) -> None:
         now = self._clock.now()
-        failures = self._failures.add(address, now)
-        if failures <= self.limit:
-            return attempt
-        if failures == self.limit + 1:
-            log.warning("authentication throttled for %s: over %d failures", address, self.limit)
-        wait = self._failures.retry_after(address, now)
+        # Other credentials still being checked may all turn out wrong: count them already.
+        checking: Mapping[bytes, int] = self._checking.get(attempt.address, {})
+        others = len(checking) - (attempt.fingerprint in checking)
+        if self._failures.count(attempt.address, now) + others < self.limit:
+            return
+        wait = self._failures.retry_after(attempt.address, now)
         raise TooManyRequestsException(
             f"too many failed authentications from this address: at most {self.limit} a "
             f"minute; retry in {wait} s",
             headers={"Retry-After": str(wait)},
         )
 
-    def succeeded(self, attempt: Attempt) -> None:
-        """The credential worked: take back the failure `check` counted, and remember it as
-        proven, so that it keeps working from a throttled address."""
-        if attempt.fingerprint in self._proven:
-            self._proven.move_to_end(attempt.fingerprint)
-            return
-        self._failures.take_back(attempt.address)
-        if len(self._proven) >= self._capacity:
-            self._proven.popitem(last=False)
-        self._proven[attempt.fingerprint] = None
+    def _record(self, attempt: Attempt) -> None:
+        if attempt.worked:
+            if len(self._proven) >= self._capacity:
+                self._proven.popitem(last=False)
+            self._proven[attempt.fingerprint] = None
+        elif self._failures.add(attempt.address, self._clock.now()) == self.limit:
+            log.warning("authentication throttled for %s: %d failures", attempt.address, self.limit)
 
     def _fingerprint(self, credential: str) -> bytes:
         # Keyed BLAKE2b: a MAC like HMAC-SHA256, at a quarter of its cost on every /verify.

@@ -50,12 +50,6 @@ class WindowCounter:
         self._windows[key] = counted  # re-inserted at the end: the most recently touched
         return counted[1]
 
-    def take_back(self, key: str) -> None:
-        """Undo one event of `key`'s current window (one that turned out not to count)."""
-        window = self._windows.get(key)
-        if window is not None and window[1] > 0:
-            self._windows[key] = (window[0], window[1] - 1)
-
     def retry_after(self, key: str, now: float) -> int:
         """Whole seconds (at least 1) until `key`'s current window ends."""
         window = self._windows.get(key)
