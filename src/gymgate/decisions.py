@@ -51,6 +51,7 @@ class DecisionBody(Struct, omit_defaults=True):
     pass_id: str | None = None
     user_id: str | None = None
     expires_at: Timestamp | None = None
+    holder: Annotated[str, Meta(description="the member's first name (allow only)")] | None = None
     used_at: Timestamp | None = None
     used_gate: str | None = None
 
@@ -63,8 +64,9 @@ def verify_offline(verifier: TokenVerifier, keyset: KeyLookup, token: str, now: 
         return Decision("deny", rejected.reason)
 
 
-def decision_body(decision: Decision) -> DecisionBody:
-    """The JSON a gate client reads for this decision."""
+def decision_body(decision: Decision, holder: str | None = None) -> DecisionBody:
+    """The JSON a gate client reads for this decision; `holder` (a first name) only on an
+    allow, never an email."""
     claims = decision.claims
     if decision.allowed and claims is not None:
         return DecisionBody(
@@ -72,6 +74,7 @@ def decision_body(decision: Decision) -> DecisionBody:
             pass_id=claims.pass_id,
             user_id=claims.user_id,
             expires_at=to_iso(claims.expires_at),
+            holder=holder,
         )
     return DecisionBody(
         status="deny",

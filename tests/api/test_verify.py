@@ -74,3 +74,24 @@ async def test_wrong_gate_secret_is_401_and_consumes_nothing(
     assert "gate secret" in refused.json()["detail"]
     assert await audit_rows(client) == []
     assert (await scan(client, gate_secret, issued["token"]))["status"] == "allow"
+
+
+async def test_an_allow_names_the_member_by_first_name_only(
+    client: Client, gate_secret: str
+) -> None:
+    payment = await client.post(
+        "/create_payment", json={"email": "ana.silva@example.com", "name": "  Ana Maria Silva "}
+    )
+    issued = await client.post("/generate_qr", json={"payment_id": payment.json()["payment_id"]})
+    nameless = await new_pass(client, "bo@example.com")
+
+    admitted = await scan(client, gate_secret, issued.json()["token"])
+    again = await scan(client, gate_secret, issued.json()["token"])
+    anonymous = await scan(client, gate_secret, nameless["token"])
+
+    assert admitted["status"] == "allow"
+    assert admitted["holder"] == "Ana"
+    assert "ana.silva" not in str(admitted)  # never the email
+    assert "holder" not in again  # a deny names nobody
+    assert anonymous["status"] == "allow"
+    assert "holder" not in anonymous  # no name given: the page says "Member"

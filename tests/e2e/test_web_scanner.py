@@ -144,7 +144,9 @@ def test_keyboard_wedge_codes_are_checked_and_junk_is_not_a_pass(
     page.keyboard.press("Enter")
     expect(page.locator("#decision")).to_have_attribute("data-result", "deny")
     expect(page.locator("#verdict")).to_have_text("DENY")
-    expect(page.locator("#decision-detail")).to_have_text("Not a gymgate pass")
+    expect(page.locator("#decision-detail")).to_have_text(
+        "Not a gymgate pass — scan again or send to the desk"
+    )
     screenshot(page, "scan-deny-phone")
 
     page.keyboard.type(token)

@@ -1,10 +1,12 @@
 // The gate scanner: camera (jsQR in a worker) and keyboard-wedge input → POST /verify, or an
 // offline decision from the gate's own data when the server does not answer → a full-screen
 // decision for two seconds, the last ten decisions, and an ONLINE/OFFLINE indicator.
-import { clockTime, dateTime, denyWords, say, shortId, store } from "/common.js";
+import { clockTime, dateTime, say, store } from "/common.js";
+import { fullScreenButton, keepAwake, primeAudio, signal } from "/scan/feedback.js";
 import { GateLink, PROBE_EVERY_MS, SYNC_EVERY_MS } from "/scan/gatelink.js";
 import { enroll, parseEnrollmentCode, checkSecret } from "/scan/enroll.js";
 import { looksLikeToken } from "/scan/verify.js";
+import { allowWords, denyGuidance } from "/scan/words.js";
 
 const SETUP_KEY = "gymgate.scanner";
 const HISTORY_KEY = "gymgate.scanner.history";
@@ -36,6 +38,7 @@ const view = {
   history: $("history"),
   historyEmpty: $("history-empty"),
   changeGate: $("change-gate"),
+  fullScreen: $("full-screen"),
   decision: $("decision"),
   verdict: $("verdict"),
   mark: $("decision-mark"),
@@ -260,9 +263,9 @@ async function check(token) {
 
 function show(answer, mode) {
   if (answer.status === "allow") {
-    decide("allow", "ALLOW", `Member ${shortId(answer.user_id)} · welcome in`, mode);
+    decide("allow", "ALLOW", allowWords(answer), mode);
   } else {
-    decide("deny", "DENY", denyWords(answer), mode);
+    decide("deny", "DENY", denyGuidance(answer), mode);
   }
 }
 
@@ -288,6 +291,7 @@ function decide(result, verdict, detail, mode = "online", summary = detail) {
   view.mark.hidden = mode !== "offline";
   view.detail.textContent = detail;
   view.decision.hidden = false;
+  signal(result);
   clearTimeout(decisionTimer);
   decisionTimer = setTimeout(() => (view.decision.hidden = true), DECISION_MS);
   const entry = { at: new Date().toISOString(), result, verdict, detail: summary, mode };
@@ -469,6 +473,9 @@ function start() {
   });
   view.decision.addEventListener("click", () => (view.decision.hidden = true));
   document.addEventListener("keydown", onKey);
+  primeAudio();
+  keepAwake();
+  fullScreenButton(view.fullScreen);
   window.addEventListener("offline", () => link && link.setOnline(false));
   window.addEventListener("online", async () => {
     await syncNow();
