@@ -57,13 +57,18 @@ def wait_until_ready(
 
 def server_env(settings: Settings, **extra: str) -> dict[str, str]:
     """The GYMGATE_* environment that serves `settings`' database and keys with its admin
-    token, plus `extra`. Dev mode: test servers take payments from the mock provider."""
+    token, plus `extra`. Dev mode: test servers take payments from the mock provider. No
+    per-address budgets: every test client shares 127.0.0.1, so the load and the hostile
+    inputs of one test would otherwise spend one budget (the budgets have tests of their own,
+    on apps of their own)."""
     assert settings.admin_token is not None
     return {
         "GYMGATE_DATABASE_URL": settings.database_url,
         "GYMGATE_KEYS_DIR": str(settings.keys_dir),
         "GYMGATE_ADMIN_TOKEN": settings.admin_token,
         "GYMGATE_DEV_MODE": "1",
+        "GYMGATE_WRITE_LIMIT_PER_MINUTE": "0",
+        "GYMGATE_AUTH_FAILURES_PER_MINUTE": "1000000",
         **extra,
     }
 
