@@ -43,6 +43,8 @@ def add_gate_on_page(page: Page, name: str) -> str:
     page.fill("#new-gate", name)
     page.click("#gate-add button[type=submit]")
     expect(page.locator("#enrollment")).to_be_visible()
+    # The panel may still show the previous gate's code until this one's answer arrives.
+    expect(page.locator("#enrollment-code")).to_contain_text(f"gymgate-gate:1:{name}:")
     code = page.locator("#enrollment-code").inner_text()
     assert code.startswith(f"gymgate-gate:1:{name}:")
     return code
