@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gymgate.background import in_background
 from gymgate.clock import Clock, to_datetime
 from gymgate.errors import NotFound
 from gymgate.mail import Mailer, MailError, PassLinkMail, pass_links_message
@@ -221,13 +222,8 @@ class PassLinks:
     @contextlib.asynccontextmanager
     async def retrying(self) -> AsyncIterator[None]:
         """Retry unmailed links on a timer for as long as the block runs."""
-        task = asyncio.create_task(self._retry_forever())
-        try:
+        async with in_background(self._retry_forever):
             yield
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
 
     async def _retry_forever(self) -> None:
         while True:

@@ -20,6 +20,7 @@ from datetime import timedelta
 
 from sqlalchemy import delete
 
+from gymgate.background import in_background
 from gymgate.clock import Clock, to_datetime
 from gymgate.models import UsedPass
 from gymgate.services.retention import AuditRetention
@@ -90,10 +91,5 @@ class UsedPassSweeper:
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
         """The timer, for as long as the block runs."""
-        task = asyncio.create_task(self.run_forever())
-        try:
+        async with in_background(self.run_forever):
             yield
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
