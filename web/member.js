@@ -41,6 +41,8 @@ const view = {
   state: $("pass-state"),
   short: $("pass-short"),
   countdown: $("pass-countdown"),
+  brightnessHint: $("brightness-hint"),
+  refundHint: $("refund-hint"),
   expiry: $("pass-expiry"),
   network: $("pass-network"),
   newPass: $("new-pass"),
@@ -450,6 +452,8 @@ function renderState(pass) {
     ? `QR code of a pass that is ${pass.status}: it will not open the gate`
     : "QR code of your pass: hold it under the scanner at the turnstile";
   view.newPass.classList.toggle("primary", spent);
+  view.brightnessHint.hidden = spent; // nothing left to show a scanner
+  view.refundHint.hidden = spent;
   if (spent) {
     clearInterval(statusTimer);
     releaseWakeLock();

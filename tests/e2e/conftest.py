@@ -244,3 +244,20 @@ def ffmpeg() -> str:
     if found is None:
         pytest.fail("the fake-camera test needs ffmpeg: run `make test` (or make web-browser)")
     return found
+
+
+def camera_video(png: bytes, directory: Path) -> Path:
+    """A one-second 640x480 y4m of the QR on white: what Chromium's fake camera plays, looped."""
+    picture, video = directory / "qr.png", directory / "qr.y4m"
+    picture.write_bytes(png)
+    subprocess.run(
+        [
+            ffmpeg(),
+            *("-y", "-loglevel", "error", "-loop", "1", "-i", str(picture)),
+            *("-vf", "scale=440:440,pad=640:480:100:20:white,format=yuv420p"),
+            *("-t", "1", "-r", "10", str(video)),
+        ],
+        check=True,
+        timeout=60,
+    )
+    return video

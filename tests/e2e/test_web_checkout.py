@@ -8,13 +8,21 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect
 from testkit.databases import SqliteTemplate
 from testkit.fake_stripe import FakeStripe
 from testkit.live_server import LiveServer, free_port
 from testkit.smtp import SmtpInbox, links_in
 
-from tests.e2e.conftest import live_server_on_sqlite, new_context
+from tests.e2e.conftest import (
+    DESKTOP,
+    add_gate,
+    audit,
+    camera_video,
+    launch,
+    live_server_on_sqlite,
+    new_context,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -119,3 +127,64 @@ def test_a_cancelled_checkout_says_nothing_was_charged(
     expect(phone.locator("#pay-message")).to_contain_text("nothing was charged")
     expect(phone.locator("#check-payment")).to_be_hidden()
     screenshot(phone, "member-checkout-cancelled-phone")
+
+
+def test_a_newcomer_pays_opens_the_emailed_link_elsewhere_and_gets_in_once(
+    phone: Page,
+    browser: Browser,
+    playwright: Playwright,
+    stripe_server: tuple[LiveServer, FakeStripe],
+    inbox: SmtpInbox,
+    tmp_path: Path,
+    screenshot: Screenshot,
+) -> None:
+    """The whole journey, as a member and a front desk would live it: pay at the hosted
+    checkout, open the emailed link on another phone, hold that phone's code up to the
+    scanner page's camera, and watch both phones say the pass was used."""
+    server, stripe = stripe_server
+    go_to_checkout(phone, stripe)
+    phone.click("#checkout-pay")
+    expect(phone.locator("#pass-state")).to_have_text("Ready: show this code at the turnstile")
+    short_id = phone.locator("#pass-short").inner_text()
+    screenshot(phone, "journey-1-paid-phone")
+
+    [message] = inbox.wait_for(1)
+    [link] = links_in(message)
+    other = new_context(browser, server)  # another phone: a fresh profile, nothing stored
+    second = other.new_page()
+    second.goto(link)
+    expect(second.locator("#pass-state")).to_have_text("Ready: show this code at the turnstile")
+    expect(second.locator("#pass-short")).to_have_text(short_id)
+    screenshot(second, "journey-2-emailed-link-phone")
+
+    # The scanner's camera sees exactly what the second phone shows.
+    video = camera_video(second.locator("#pass-qr").screenshot(), tmp_path)
+    desk = launch(
+        playwright,
+        "--use-fake-device-for-media-stream",
+        "--use-fake-ui-for-media-stream",
+        f"--use-file-for-fake-video-capture={video}",
+    )
+    try:
+        scanner_context = new_context(desk, server, DESKTOP)
+        scanner_context.grant_permissions(["camera"])
+        scanner = scanner_context.new_page()
+        scanner.goto("/scan")
+        scanner.fill("#gate-name", "front-door")
+        scanner.fill("#gate-secret", add_gate(server, "front-door"))
+        scanner.keyboard.press("Enter")
+        expect(scanner.locator("#verdict")).to_have_text("ALLOW")
+        expect(scanner.locator("#decision")).to_contain_text("Ana")
+        screenshot(scanner, "journey-3-scanner-allow-desktop")
+    finally:
+        desk.close()
+
+    for member in (second, phone):
+        expect(member.locator("#pass-state")).to_contain_text("Used at")
+        expect(member.locator("#pass-state")).to_contain_text("front-door")
+        expect(member.locator("#pass-countdown")).to_have_text("—")  # the countdown stops
+        expect(member.locator("#brightness-hint")).to_be_hidden()  # nothing left to scan
+    screenshot(second, "journey-4-used-phone")
+    rows = audit(server)
+    assert [(row["result"], row["gate"]) for row in rows] == [("allow", "front-door")]
+    other.close()

@@ -4,7 +4,6 @@ wedge, and a server that goes away."""
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,8 +15,8 @@ from tests.e2e.conftest import (
     DESKTOP,
     add_gate,
     audit,
+    camera_video,
     csp_violations,
-    ffmpeg,
     launch,
     new_context,
     new_pass,
@@ -29,23 +28,6 @@ from tests.e2e.conftest import (
 pytestmark = pytest.mark.e2e
 
 Screenshot = Callable[[Page, str], Path]
-
-
-def camera_video(png: bytes, directory: Path) -> Path:
-    """A one-second 640x480 y4m of the QR on white: what Chromium's fake camera plays, looped."""
-    picture, video = directory / "qr.png", directory / "qr.y4m"
-    picture.write_bytes(png)
-    subprocess.run(
-        [
-            ffmpeg(),
-            *("-y", "-loglevel", "error", "-loop", "1", "-i", str(picture)),
-            *("-vf", "scale=440:440,pad=640:480:100:20:white,format=yuv420p"),
-            *("-t", "1", "-r", "10", str(video)),
-        ],
-        check=True,
-        timeout=60,
-    )
-    return video
 
 
 def set_up_gate(page: Page, secret: str, name: str = "front-door") -> None:
