@@ -189,7 +189,9 @@ async def test_rotation_and_retirement_under_load_cause_no_5xx_and_no_wrong_deny
 
     retired_at = when["retired"]
     statuses = Counter(scan.status_code for scan in load.scans)
-    assert statuses == {200: len(load.scans)}, statuses
+    failed = [scan for scan in load.scans if scan.status_code != 200]
+    server_errors = [line for line in cluster.logs().splitlines() if "error" in line.lower()]
+    assert statuses == {200: len(load.scans)}, f"{statuses}: {failed[:3]}; {server_errors[:5]}"
     assert load.issue_failures == []
     retired_key = [s for s in load.scans if s.kid == first_kid and s.started >= retired_at]
     wrong = [s for s in load.scans if s.outcome != s.expected and s not in retired_key]

@@ -3,7 +3,8 @@
 Like httpx's `map_httpcore_exceptions`: every door of the storage package runs inside
 `translated()`, so use cases, the API and the CLI only ever see gymgate's own errors:
 
-    database unreachable, locked too long, timed out  →  StorageUnavailable (503)
+    database unreachable, locked too long, timed out,
+    out of connections, deadlocked (worth a retry)     →  StorageUnavailable (503)
     text the database cannot store (NUL on Postgres)  →  InvalidInput (400)
     a unique key already taken                        →  AlreadyExists
 Anything else is a bug, and propagates unchanged to be logged as one.
@@ -26,6 +27,11 @@ __all__ = ["NOT_ANSWERING", "describe", "translate", "translated"]
 NOT_ANSWERING = "the database is not answering; nothing was recorded"
 # Postgres refuses NUL in text: the client's bad input, not an outage.
 _UNSTORABLE_TEXT = "22021"
+# SQLSTATEs that say "not now" rather than "never": a retry may well succeed. Classes 08
+# (connection), 53 (out of connections, memory, disk), 57 (cancelled, shutting down), and
+# serialization failure, deadlock, lock timeout. Whatever the driver's exception class.
+_TRANSIENT_CLASSES = ("08", "53", "57")
+_TRANSIENT_STATES = ("40001", "40P01", "55P03")
 _UNAVAILABLE = (
     OperationalError,
     InterfaceError,
@@ -52,8 +58,13 @@ def translate(error: BaseException) -> GymgateError | None:
         return InvalidInput("text must not contain NUL (\\u0000) characters")
     if isinstance(error, IntegrityError | sqlite3.IntegrityError | asyncpg.UniqueViolationError):
         return AlreadyExists(describe(error))
-    if isinstance(error, _UNAVAILABLE) or (
-        isinstance(error, DBAPIError) and error.connection_invalidated
+    transient = isinstance(sqlstate, str) and (
+        sqlstate[:2] in _TRANSIENT_CLASSES or sqlstate in _TRANSIENT_STATES
+    )
+    if (
+        transient
+        or isinstance(error, _UNAVAILABLE)
+        or (isinstance(error, DBAPIError) and error.connection_invalidated)
     ):
         return StorageUnavailable(NOT_ANSWERING)
     return None
