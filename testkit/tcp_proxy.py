@@ -7,7 +7,6 @@ import asyncio
 import contextlib
 import threading
 from collections.abc import Coroutine
-from types import TracebackType
 from typing import Any, TypeVar
 
 from testkit.live_server import free_port
@@ -41,12 +40,7 @@ class TcpProxy:
         self.restore()
         return self
 
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.cut()
         self._call(self._cancel_pipes())
         self._loop.call_soon_threadsafe(self._loop.stop)
