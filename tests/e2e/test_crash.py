@@ -33,8 +33,11 @@ pytestmark = pytest.mark.e2e
 
 PASSES = 60
 SCANNERS = 8
-# (passes completed, server to kill): three crashes per run, one per server.
-CRASHES = ((PASSES // 5, 0), (PASSES * 9 // 20, 1), (PASSES * 7 // 10, 2))
+# (passes completed, server to kill): six crashes per run, two per server. A kill lands at a
+# random moment; on a busy machine the client is the slow side and a server can sit idle
+# between batches, so one kill in three may cut nothing off: six make "nothing in flight at
+# any kill" (which would leave the test vacuous) rare.
+CRASHES = tuple((PASSES * (2 + 3 * n) // 20, n % 3) for n in range(6))
 
 
 def pass_id_of(token: str) -> str:
