@@ -42,6 +42,16 @@ def test_every_setting_of_both_wallets_offers_both(both: Settings) -> None:
     assert configured_wallets(both).offered() == ["apple", "google"]
 
 
+def test_when_wallets_are_not_allowed_none_is_offered_but_settings_are_still_checked(
+    both: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # wallets_allowed() is the one switch (a pass bound to a device must not go to a wallet).
+    monkeypatch.setattr("gymgate.wallet.configured.wallets_allowed", lambda settings: False)
+
+    assert configured_wallets(both).offered() == []
+    assert "configured only in part" in refusal(both.replace(apple_team_id=None))
+
+
 def test_apple_set_in_part_is_refused_naming_what_is_missing(both: Settings) -> None:
     message = refusal(both.replace(apple_wwdr_cert=None, apple_team_id=None))
 

@@ -101,6 +101,8 @@ class AppleWallet:
             "backgroundColor": _rgb(BACKGROUND_RGB),
             "foregroundColor": _rgb(FOREGROUND_RGB),
             "labelColor": _rgb(FOREGROUND_RGB),
+            # One entry: a copy AirDropped to a friend would only race the member to the gate.
+            "sharingProhibited": True,
             "barcodes": [
                 {
                     "format": "PKBarcodeFormatQR",

@@ -8,7 +8,7 @@ from datetime import datetime
 __all__ = ["ENTRY", "REFUNDS", "TITLE", "WalletCard"]
 
 TITLE = "Day pass"
-ENTRY = "One entry: the code opens the turnstile once"
+ENTRY = "One entry"
 REFUNDS = "Refunds: ask at the front desk before you use the pass."
 # The page's dark bar and white text, so the pass looks like the gym's member page.
 BACKGROUND_RGB = (20, 23, 28)

@@ -54,22 +54,17 @@ class GoogleWallet:
     ) -> GoogleWallet:
         """Load a service account's JSON key (as the Cloud console downloads it); ConfigError
         naming GYMGATE_GOOGLE_WALLET_KEY when it is unreadable, shared or not such a key."""
-        data = read_private_file(key_file, _SETTING)
-        try:
-            account = json.loads(data)
-            email, pem = account["client_email"], account["private_key"]
-            key = serialization.load_pem_private_key(pem.encode(), password=None)
-        except (ValueError, KeyError, TypeError, AttributeError):
-            key = None
-        if not isinstance(key, rsa.RSAPrivateKey):
+        account = _service_account(read_private_file(key_file, _SETTING))
+        if account is None:
             raise ConfigError(
                 f"{ENV_PREFIX}{_SETTING}={str(key_file)!r} is not a service account JSON key "
                 "(client_email and an RSA private_key)"
             )
+        email, key, key_id = account
         return cls(
             service_account=email,
             private_key=key,
-            key_id=account.get("private_key_id"),
+            key_id=key_id,
             issuer_id=issuer_id,
             class_suffix=class_suffix,
             origin=origin,
@@ -113,6 +108,20 @@ class GoogleWallet:
             },
             "textModulesData": [{"id": "refunds", "header": "Refunds", "body": REFUNDS}],
         }
+
+
+def _service_account(data: bytes) -> tuple[str, rsa.RSAPrivateKey, str | None] | None:
+    """(client_email, private key, private_key_id) of a JSON key file, or None if it is not one."""
+    try:
+        account = json.loads(data)
+        email, pem = account["client_email"], account["private_key"]
+        key = serialization.load_pem_private_key(pem.encode(), password=None)
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+    if not isinstance(email, str) or not isinstance(key, rsa.RSAPrivateKey):
+        return None
+    key_id = account.get("private_key_id")
+    return email, key, key_id if isinstance(key_id, str) else None
 
 
 def _text(value: str) -> dict[str, Any]:
