@@ -278,3 +278,20 @@ def test_replace_returns_a_changed_copy() -> None:
 
     assert changed.pass_ttl_seconds == 60
     assert original.pass_ttl_seconds == 86400
+
+
+def test_wallet_settings_are_paths_and_identifiers_and_blank_means_unset() -> None:
+    settings = Settings.from_env(
+        {
+            "GYMGATE_APPLE_PASS_CERT": "/etc/gymgate/pass.pem",
+            "GYMGATE_APPLE_PASS_TYPE_ID": " pass.com.example.gym ",
+            "GYMGATE_GOOGLE_WALLET_KEY": "",
+        }
+    )
+
+    assert settings.apple_pass_cert == Path("/etc/gymgate/pass.pem")
+    assert settings.apple_pass_type_id == "pass.com.example.gym"
+    assert settings.google_wallet_key is None
+    assert settings.google_wallet_class == "day_pass"
+    with pytest.raises(ConfigError, match=r"^GYMGATE_APPLE_TEAM_ID='A1 B2' is invalid"):
+        Settings.from_env({"GYMGATE_APPLE_TEAM_ID": "A1 B2"})

@@ -22,10 +22,11 @@ export const OFFLINE_SENTENCE =
 
 /**
  * Call the gymgate API. Resolves with the JSON body of a 2xx answer; rejects with an ApiError.
+ * With `blob: true` a 2xx body is resolved as a Blob (a file to download), not as JSON.
  * @param {string} path
- * @param {{method?: string, body?: any, bearer?: string, timeoutMs?: number}} [options]
+ * @param {{method?: string, body?: any, bearer?: string, timeoutMs?: number, blob?: boolean}} [options]
  */
-export async function api(path, { method = "GET", body, bearer, timeoutMs = 8000 } = {}) {
+export async function api(path, { method = "GET", body, bearer, timeoutMs = 8000, blob = false } = {}) {
   const headers = { Accept: "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (bearer) headers.Authorization = `Bearer ${bearer}`;
@@ -41,6 +42,7 @@ export async function api(path, { method = "GET", body, bearer, timeoutMs = 8000
   } catch {
     throw new ApiError(OFFLINE_SENTENCE, "offline");
   }
+  if (response.ok && blob) return response.blob();
   let payload = null;
   try {
     payload = await response.json();

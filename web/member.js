@@ -1,6 +1,7 @@
 // The member page: see the offer, pay (mock demo or hosted checkout), get the QR, keep every
 // pass on the phone, open a pass from its emailed link, follow each pass's status.
 import { api, clockTime, dayAndTime, duration, say, shortId, store } from "/common.js";
+import { renderWallets } from "/wallet.js";
 
 const PASS_KEY = "gymgate.pass"; // the pass on show
 const PASSES_KEY = "gymgate.passes"; // every pass this phone holds
@@ -85,6 +86,7 @@ function renderInfo() {
   }
   // The outcome choice is a demo of the mock provider: never shown to paying members.
   view.demo.hidden = !(info.dev_mode && info.payment_provider === "mock");
+  if (!view.pass.hidden) renderWallets(store.get(PASS_KEY), info.wallets);
 }
 
 function hours(seconds) {
@@ -454,6 +456,7 @@ function renderState(pass) {
   view.newPass.classList.toggle("primary", spent);
   view.brightnessHint.hidden = spent; // nothing left to show a scanner
   view.refundHint.hidden = spent;
+  renderWallets(pass, info.wallets);
   if (spent) {
     clearInterval(statusTimer);
     releaseWakeLock();

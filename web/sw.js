@@ -2,7 +2,7 @@
 // phone that lost its signal in the gym lobby still opens its pass. Only the member page's
 // own files are handled; API calls and the other pages go straight to the network.
 const CACHE = "gymgate-member-v1";
-const SHELL = ["/", "/common.css", "/member.css", "/common.js", "/member.js"];
+const SHELL = ["/", "/common.css", "/member.css", "/common.js", "/member.js", "/wallet.js"];
 
 self.addEventListener("install", (event) => {
   event.waitUntil(

@@ -32,6 +32,7 @@ from gymgate.storage import (
     schema_is_current,
     upgrade_database,
 )
+from gymgate.wallet import configured_wallets
 
 __all__ = ["main"]
 
@@ -114,6 +115,7 @@ def serve(context: click.Context, host: str, port: int, workers: int) -> None:
 
     def prepare() -> str:
         settings.check_for_serving()
+        configured_wallets(settings)  # a wallet set in part, or its files unusable: stop here
         store = KeyStore(settings.keys_dir)
         kid = store.ensure_active_key(SystemClock())
         store.check_private_key_permissions()

@@ -36,9 +36,11 @@ from gymgate.services.payments import Payments
 from gymgate.services.retention import AuditRetention
 from gymgate.services.signing_keys import SigningKeys
 from gymgate.services.sweep import UsedPassSweeper
+from gymgate.services.wallet_passes import WalletPasses
 from gymgate.settings import Settings
 from gymgate.storage import Storage, open_storage
 from gymgate.tokens import TokenVerifier
+from gymgate.wallet import configured_wallets
 
 __all__ = ["Runtime", "pass_verifier"]
 
@@ -79,6 +81,7 @@ class Runtime:
     payment_lookup: PaymentLookup
     signing_keys: SigningKeys
     qr: QrDrawer
+    wallet_passes: WalletPasses
 
     @classmethod
     @asynccontextmanager
@@ -128,6 +131,9 @@ class Runtime:
             mail_from=settings.mail_from,
         )
         gates = Gates(storage, clock)
+        passes = Passes(
+            storage, keys, clock, issuer=settings.issuer, ttl_seconds=settings.pass_ttl_seconds
+        )
         return cls(
             settings=settings,
             clock=clock,
@@ -137,13 +143,7 @@ class Runtime:
             mailer=mailer,
             check_in=CheckIn(storage, pass_verifier(settings), keys, clock),
             holders=HolderNames(storage),
-            passes=Passes(
-                storage,
-                keys,
-                clock,
-                issuer=settings.issuer,
-                ttl_seconds=settings.pass_ttl_seconds,
-            ),
+            passes=passes,
             payments=Payments(
                 storage,
                 provider,
@@ -168,6 +168,9 @@ class Runtime:
                 audit_retention_days=settings.audit_retention_days,
             ),
             qr=QrDrawer(settings.qr_workers),
+            wallet_passes=WalletPasses(
+                passes, configured_wallets(settings), clock, gym_name=settings.gym_name
+            ),
         )
 
     async def clock_skew(self) -> float | None:

@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from gymgate.errors import ConfigError
+from gymgate.vocabulary import Wallet
 
-__all__ = ["ENV_PREFIX", "MAX_LEEWAY_SECONDS", "SETTINGS_DOC", "Settings"]
+__all__ = ["ENV_PREFIX", "MAX_LEEWAY_SECONDS", "SETTINGS_DOC", "WALLET_SETTINGS", "Settings"]
 
 ENV_PREFIX = "GYMGATE_"
 SQLITE_DEFAULT_URL = "sqlite+aiosqlite:///gymgate.db"
@@ -27,6 +28,17 @@ MIN_ADMIN_TOKEN_LENGTH = 16
 # Used-pass rows outlive their tokens by far more than this (gymgate.services.sweep).
 MAX_LEEWAY_SECONDS = 900
 PAYMENT_PROVIDERS = ("mock", "stripe")
+# Each wallet's settings, all or none (gymgate.wallet.configured checks it at start-up).
+WALLET_SETTINGS: dict[Wallet, tuple[str, ...]] = {
+    "apple": (
+        "apple_pass_cert",
+        "apple_pass_key",
+        "apple_wwdr_cert",
+        "apple_pass_type_id",
+        "apple_team_id",
+    ),
+    "google": ("google_wallet_key", "google_wallet_issuer_id"),
+}
 
 # One line per variable: the README and `gymgate config show` are checked against it.
 SETTINGS_DOC: dict[str, str] = {
@@ -60,8 +72,8 @@ SETTINGS_DOC: dict[str, str] = {
     "0 draws them on the loop (default 1)",
     "RATE_LIMIT_PER_MINUTE": "requests per minute to /verify per gate and per client address; "
     "0 turns this limit off (default 0)",
-    "WRITE_LIMIT_PER_MINUTE": "requests per minute per client address to each of /create_payment "
-    "and /generate_qr; 0 turns this limit off (default 60)",
+    "WRITE_LIMIT_PER_MINUTE": "requests per minute per client address to each of /create_payment, "
+    "/generate_qr and /passes/wallet/*; 0 turns this limit off (default 60)",
     "AUTH_FAILURES_PER_MINUTE": "wrong gate secrets or admin tokens per minute per client address "
     "before credentials not yet seen working get 429 (default 10)",
     "TRUSTED_PROXIES": "comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-For "
@@ -83,6 +95,21 @@ SETTINGS_DOC: dict[str, str] = {
     "it (default http://localhost:8000)",
     "MAIL_FROM": "the From address of pass emails (default passes@localhost)",
     "GYM_NAME": "the gym's name on the member page and in emails (default gymgate)",
+    "APPLE_PASS_CERT": "PEM file of the Apple Pass Type ID certificate that signs .pkpass "
+    "files; Apple Wallet is offered when all five APPLE_ settings are set (default unset)",
+    "APPLE_PASS_KEY": "PEM file of that certificate's private key, unencrypted, mode 0600 "
+    "(default unset)",
+    "APPLE_WWDR_CERT": "PEM file of Apple's WWDR intermediate certificate that issued it "
+    "(default unset)",
+    "APPLE_PASS_TYPE_ID": "the Pass Type ID, e.g. pass.com.example.gym (default unset)",
+    "APPLE_TEAM_ID": "the Apple developer Team ID, e.g. A1B2C3D4E5 (default unset)",
+    "GOOGLE_WALLET_KEY": "JSON key file of the Google Cloud service account that signs "
+    "Save to Google Wallet links, mode 0600; Google Wallet is offered when it and the issuer "
+    "id are set (default unset)",
+    "GOOGLE_WALLET_ISSUER_ID": "the Google Wallet issuer id, digits from the Pay & Wallet "
+    "console (default unset)",
+    "GOOGLE_WALLET_CLASS": "the pass class of Google Wallet passes: its id is the issuer id, "
+    "a dot and this; made on the first save (default day_pass)",
 }
 
 
@@ -180,6 +207,13 @@ def _mail_from(value: str) -> str:
     return value.strip()
 
 
+def _identifier(value: str) -> str:
+    """A Pass Type ID, Team ID, issuer id or class suffix: one word of safe characters."""
+    if not re.fullmatch(r"[A-Za-z0-9._-]+", value.strip()):
+        raise ValueError("may hold only letters, digits, '.', '_' and '-'")
+    return value.strip()
+
+
 def _unless_empty(parse: Callable[[str], Any]) -> Callable[[str], Any]:
     """An optional value: empty means not set (an env file may list it blank)."""
     return lambda value: parse(value) if value.strip() else None
@@ -236,6 +270,14 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "PUBLIC_URL": ("public_url", lambda v: _http_url(v).rstrip("/")),
     "MAIL_FROM": ("mail_from", _mail_from),
     "GYM_NAME": ("gym_name", _text),
+    "APPLE_PASS_CERT": ("apple_pass_cert", _unless_empty(lambda v: Path(v.strip()))),
+    "APPLE_PASS_KEY": ("apple_pass_key", _unless_empty(lambda v: Path(v.strip()))),
+    "APPLE_WWDR_CERT": ("apple_wwdr_cert", _unless_empty(lambda v: Path(v.strip()))),
+    "APPLE_PASS_TYPE_ID": ("apple_pass_type_id", _unless_empty(_identifier)),
+    "APPLE_TEAM_ID": ("apple_team_id", _unless_empty(_identifier)),
+    "GOOGLE_WALLET_KEY": ("google_wallet_key", _unless_empty(lambda v: Path(v.strip()))),
+    "GOOGLE_WALLET_ISSUER_ID": ("google_wallet_issuer_id", _unless_empty(_identifier)),
+    "GOOGLE_WALLET_CLASS": ("google_wallet_class", _identifier),
 }
 # Shown as **** by `gymgate config show`, never logged nor echoed in an error.
 _SECRETS = frozenset({"admin_token", "stripe_secret_key", "stripe_webhook_secret"})
@@ -246,7 +288,14 @@ _URLS_WITH_PASSWORDS = frozenset({"database_url", "smtp_url"})
 _URL_SECRET_PARAMETER = re.compile(r"(\b(?:ssl)?password=)[^&\s]*", re.IGNORECASE)
 # Shown blank when not set, which is how they are read back.
 _BLANK_WHEN_UNSET = frozenset(
-    {"stripe_secret_key", "stripe_webhook_secret", "stripe_success_url", "smtp_url"}
+    {
+        "stripe_secret_key",
+        "stripe_webhook_secret",
+        "stripe_success_url",
+        "smtp_url",
+        *WALLET_SETTINGS["apple"],
+        *WALLET_SETTINGS["google"],
+    }
 )
 
 
@@ -289,6 +338,14 @@ class Settings:
     public_url: str = "http://localhost:8000"
     mail_from: str = "passes@localhost"
     gym_name: str = "gymgate"
+    apple_pass_cert: Path | None = None
+    apple_pass_key: Path | None = None
+    apple_wwdr_cert: Path | None = None
+    apple_pass_type_id: str | None = None
+    apple_team_id: str | None = None
+    google_wallet_key: Path | None = None
+    google_wallet_issuer_id: str | None = None
+    google_wallet_class: str = "day_pass"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:

@@ -18,6 +18,7 @@ __all__ = [
     "QR_FORMATS",
     "RESULTS",
     "USED_STATES",
+    "WALLETS",
     "Conflict",
     "DecisionMode",
     "DenyReason",
@@ -27,6 +28,7 @@ __all__ = [
     "QrFormat",
     "Result",
     "UsedState",
+    "Wallet",
     "WebhookOutcome",
 ]
 
@@ -60,6 +62,8 @@ KeyStatus = Literal["active", "verify-only", "retired"]
 WebhookOutcome = Literal["applied", "duplicate", "out_of_order", "ignored"]
 # How /generate_qr hands out a pass.
 QrFormat = Literal["json", "png", "svg"]
+# Phone wallets a pass can be saved to (when the gym has configured them).
+Wallet = Literal["apple", "google"]
 
 DENY_REASONS: tuple[DenyReason, ...] = get_args(DenyReason)
 RESULTS: tuple[Result, ...] = get_args(Result)
@@ -70,3 +74,4 @@ PASS_STATES: tuple[PassState, ...] = get_args(PassState)
 USED_STATES: tuple[UsedState, ...] = get_args(UsedState)
 KEY_STATUSES: tuple[KeyStatus, ...] = get_args(KeyStatus)
 QR_FORMATS: tuple[QrFormat, ...] = get_args(QrFormat)
+WALLETS: tuple[Wallet, ...] = get_args(Wallet)

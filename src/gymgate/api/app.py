@@ -30,6 +30,7 @@ from gymgate.api.controllers.meta import MetaController
 from gymgate.api.controllers.operator import OperatorController
 from gymgate.api.controllers.passes import PassController
 from gymgate.api.controllers.payments import PaymentController
+from gymgate.api.controllers.wallet import WalletController
 from gymgate.api.controllers.webhooks import WebhookController
 from gymgate.api.deps import provide_runtime
 from gymgate.api.errors import EXCEPTION_HANDLERS
@@ -109,6 +110,7 @@ def create_app(
         PaymentController,
         PassController,
         MemberController,
+        WalletController,
         Router(
             "/",
             route_handlers=[GateController, GateSyncController],

@@ -4,8 +4,9 @@ Budgets (429 with Retry-After when spent), counted per client address as `client
 sees it, in fixed one-minute windows held in this process's memory (with several servers
 behind a balancer the effective budget is per server):
 
-- /create_payment and /generate_qr: `GYMGATE_WRITE_LIMIT_PER_MINUTE` per address on each
-  endpoint, on by default (60), so nobody can fill the payments table from one machine;
+- /create_payment, /generate_qr and the wallet passes: `GYMGATE_WRITE_LIMIT_PER_MINUTE` per
+  address on each endpoint, on by default (60), so nobody can fill the payments table from
+  one machine;
 - /verify: `GYMGATE_RATE_LIMIT_PER_MINUTE` per address and per gate credential (so a busy
   entrance behind one NAT address is still limited per turnstile); off by default (0), as a
   gym's turnstiles often share one address.
@@ -49,8 +50,16 @@ from gymgate.settings import Settings
 
 __all__ = ["LIMITED_PATHS", "WRITE_PATHS", "RateLimits", "request_limits"]
 
-# Public endpoints that create something; /passes/resend joins them when it exists.
-WRITE_PATHS = frozenset({"/create_payment", "/generate_qr", "/passes/resend"})
+# Public endpoints that create or sign something.
+WRITE_PATHS = frozenset(
+    {
+        "/create_payment",
+        "/generate_qr",
+        "/passes/resend",
+        "/passes/wallet/apple",
+        "/passes/wallet/google",
+    }
+)
 VERIFY_PATH = "/verify"
 LIMITED_PATHS = WRITE_PATHS | {VERIFY_PATH}
 WINDOW_SECONDS = 60.0

@@ -16,6 +16,7 @@ from gymgate.vocabulary import (
     PaymentStatus,
     QrFormat,
     Result,
+    Wallet,
     WebhookOutcome,
 )
 
@@ -48,6 +49,8 @@ __all__ = [
     "SeriesResponse",
     "VerifyRequest",
     "VerifyResponse",
+    "WalletPassRequest",
+    "WalletSaveLinkResponse",
     "WebhookResponse",
 ]
 
@@ -263,6 +266,23 @@ class InfoResponse(Struct):
     pass_ttl_seconds: Annotated[int, Meta(description="a pass is valid this long once issued")]
     dev_mode: Annotated[bool, Meta(description="a demo install: the mock provider's outcome")]
     payment_provider: Literal["mock", "stripe"]
+    wallets: Annotated[
+        list[Wallet], Meta(description="phone wallets a pass can be added to here (may be empty)")
+    ] = []
+
+
+class WalletPassRequest(Struct):
+    payment_id: Id
+
+
+class WalletSaveLinkResponse(Struct):
+    url: Annotated[
+        str,
+        Meta(
+            description="https://pay.google.com/gp/v/save/<signed JWT>: open it on the phone",
+            examples=["https://pay.google.com/gp/v/save/eyJhbGciOiJSUzI1NiJ9..."],
+        ),
+    ]
 
 
 class OpenLinkRequest(Struct):

@@ -47,6 +47,7 @@ class MemberController(Controller):
             pass_ttl_seconds=settings.pass_ttl_seconds,
             dev_mode=settings.dev_mode,
             payment_provider="stripe" if settings.payment_provider == "stripe" else "mock",
+            wallets=runtime.wallet_passes.offered(),
         )
         return Response(body, headers={"Cache-Control": "no-cache"})
 
