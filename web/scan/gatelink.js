@@ -1,9 +1,10 @@
 // The scanner's link to the server: ask /verify first (short timeout), decide offline from
 // the gate's IndexedDB state when the server does not answer, keep that state fresh from
 // /gate/state, and upload offline decisions to /gate/decisions once the server is back.
-import { api } from "/common.js";
+import { api, clockOffsetMs } from "/common.js";
 import { GateState, decisionId } from "/scan/gatestate.js";
-import { checkToken, importKeys } from "/scan/verify.js";
+import { checkScan } from "/scan/proof.js";
+import { importKeys } from "/scan/verify.js";
 
 export const ONLINE_TIMEOUT_MS = 1500;
 export const SYNC_EVERY_MS = 30_000;
@@ -94,7 +95,7 @@ export class GateLink {
   async decideOffline(token) {
     if (!this.fresh()) return { kind: "unavailable", why: "stale" };
     const now = this.now();
-    const checked = await checkToken(token, this.rules, now);
+    const checked = await checkScan(token, this.rules, now);
     const scan = {
       id: decisionId(),
       token: token.slice(0, UPLOAD_TOKEN_CHARS),
@@ -125,7 +126,7 @@ export class GateLink {
       const sentAt = Date.now();
       const state = await api(`/gate/state?${query}`, { bearer: this.gate.secret, timeoutMs: 5000 });
       const receivedAt = Date.now();
-      const offsetMs = state.server_epoch * 1000 - (sentAt + receivedAt) / 2;
+      const offsetMs = clockOffsetMs(state.server_epoch, sentAt, receivedAt);
       this.meta = await this.state.saveSync(state, receivedAt, offsetMs);
       this.rules = await rulesOf(this.meta);
       this.setOnline(true);
@@ -176,6 +177,7 @@ async function rulesOf(meta) {
     issuer: meta.issuer,
     leeway: meta.leeway,
     maxLifetime: meta.maxLifetime,
+    proofWindow: meta.proofWindow,
   };
 }
 
