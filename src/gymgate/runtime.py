@@ -51,6 +51,7 @@ def pass_verifier(settings: Settings) -> TokenVerifier:
         issuer=settings.issuer,
         leeway_seconds=settings.leeway_seconds,
         pass_ttl_seconds=settings.pass_ttl_seconds,
+        proof_window_seconds=settings.proof_window_seconds,
     )
 
 
@@ -143,6 +144,7 @@ class Runtime:
                 clock,
                 issuer=settings.issuer,
                 ttl_seconds=settings.pass_ttl_seconds,
+                binding=settings.binding_mode,
             ),
             payments=Payments(
                 storage,

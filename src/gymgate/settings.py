@@ -16,7 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gymgate.binding import DEFAULT_PROOF_WINDOW_SECONDS, MAX_PROOF_WINDOW_SECONDS
 from gymgate.errors import ConfigError
+from gymgate.vocabulary import BINDING_MODES, BindingMode
 
 __all__ = ["ENV_PREFIX", "MAX_LEEWAY_SECONDS", "SETTINGS_DOC", "Settings"]
 
@@ -83,6 +85,11 @@ SETTINGS_DOC: dict[str, str] = {
     "it (default http://localhost:8000)",
     "MAIL_FROM": "the From address of pass emails (default passes@localhost)",
     "GYM_NAME": "the gym's name on the member page and in emails (default gymgate)",
+    "PASS_BINDING": "none (plain passes: a QR anyone holding a copy can show) or device (each "
+    "pass bound to a key on the member's phone, shown as a QR that changes every few seconds; "
+    "screenshots stop working) (default none)",
+    "PROOF_WINDOW_SECONDS": "how far a bound pass's proof time may be from the verifier's "
+    "clock, either way (default 30, 1 to 300)",
 }
 
 
@@ -191,6 +198,20 @@ def _payment_provider(value: str) -> str:
     return value.strip().lower()
 
 
+def _binding_mode(value: str) -> BindingMode:
+    for binding in BINDING_MODES:
+        if value.strip().lower() == binding:
+            return binding
+    raise ValueError(f"must be one of {', '.join(BINDING_MODES)}")
+
+
+def _proof_window(value: str) -> int:
+    seconds = _positive_int(value)
+    if seconds > MAX_PROOF_WINDOW_SECONDS:
+        raise ValueError(f"must be at most {MAX_PROOF_WINDOW_SECONDS} seconds")
+    return seconds
+
+
 def _one_of(*choices: str) -> Callable[[str], str]:
     def parse(value: str) -> str:
         if value.upper() not in choices:
@@ -236,6 +257,8 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "PUBLIC_URL": ("public_url", lambda v: _http_url(v).rstrip("/")),
     "MAIL_FROM": ("mail_from", _mail_from),
     "GYM_NAME": ("gym_name", _text),
+    "PASS_BINDING": ("binding_mode", _binding_mode),
+    "PROOF_WINDOW_SECONDS": ("proof_window_seconds", _proof_window),
 }
 # Shown as **** by `gymgate config show`, never logged nor echoed in an error.
 _SECRETS = frozenset({"admin_token", "stripe_secret_key", "stripe_webhook_secret"})
@@ -289,6 +312,8 @@ class Settings:
     public_url: str = "http://localhost:8000"
     mail_from: str = "passes@localhost"
     gym_name: str = "gymgate"
+    binding_mode: BindingMode = "none"
+    proof_window_seconds: int = DEFAULT_PROOF_WINDOW_SECONDS
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:

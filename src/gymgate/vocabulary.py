@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Literal, get_args
 
 __all__ = [
+    "BINDING_MODES",
     "CONFLICTS",
     "DECISION_MODES",
     "DENY_REASONS",
@@ -18,6 +19,7 @@ __all__ = [
     "QR_FORMATS",
     "RESULTS",
     "USED_STATES",
+    "BindingMode",
     "Conflict",
     "DecisionMode",
     "DenyReason",
@@ -60,6 +62,8 @@ KeyStatus = Literal["active", "verify-only", "retired"]
 WebhookOutcome = Literal["applied", "duplicate", "out_of_order", "ignored"]
 # How /generate_qr hands out a pass.
 QrFormat = Literal["json", "png", "svg"]
+# Whether an installation issues plain passes, or passes bound to a key on the member's phone.
+BindingMode = Literal["none", "device"]
 
 DENY_REASONS: tuple[DenyReason, ...] = get_args(DenyReason)
 RESULTS: tuple[Result, ...] = get_args(Result)
@@ -70,3 +74,4 @@ PASS_STATES: tuple[PassState, ...] = get_args(PassState)
 USED_STATES: tuple[UsedState, ...] = get_args(UsedState)
 KEY_STATUSES: tuple[KeyStatus, ...] = get_args(KeyStatus)
 QR_FORMATS: tuple[QrFormat, ...] = get_args(QrFormat)
+BINDING_MODES: tuple[BindingMode, ...] = get_args(BindingMode)

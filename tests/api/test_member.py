@@ -278,6 +278,8 @@ async def test_info_tells_the_member_page_what_a_pass_costs(client: Client) -> N
         "pass_ttl_seconds": 86400,
         "dev_mode": False,
         "payment_provider": "mock",
+        "pass_binding": "none",
+        "proof_window_seconds": 30,
     }
 
 
