@@ -119,7 +119,8 @@ export class GateState {
         done(stores.used.get(passId)),
         done(stores.rebound.get(passId)),
       ]);
-      const moved = rebound && rebound.jkt !== checked.claims.jkt;
+      // A bound code whose key is no longer the pass's (a plain code is never "moved").
+      const moved = Boolean(rebound && checked.claims.jkt) && rebound.jkt !== checked.claims.jkt;
       if (revoked || moved) decision = { result: "deny", reason: "revoked" };
       else if (used) decision = { result: "deny", reason: "already_used", used };
       else {
