@@ -27,7 +27,14 @@ from testkit.faketime import faketime_env
 from testkit.live_server import LiveServer
 from testkit.smtp import SmtpInbox, links_in
 
-from tests.e2e.conftest import DESKTOP, add_gate, mailing_server_on_sqlite, new_context, verify
+from tests.e2e.conftest import (
+    DESKTOP,
+    add_gate,
+    mailing_server_on_sqlite,
+    new_context,
+    serious_accessibility_violations,
+    verify,
+)
 from tests.e2e.test_web_member import pay_on_the_page
 from tests.e2e.test_web_scanner_offline import cut_network, newest, scan, set_up_gate, shown
 
@@ -164,6 +171,7 @@ def test_the_live_code_is_admitted_and_its_screenshot_40_s_later_is_expired(
     corner = Image.open(io.BytesIO(page.locator("#pass-qr").screenshot())).convert("RGB")
     assert corner.getpixel((2, 2)) == (255, 255, 255), "black on white, even in dark mode"
     screenshot(page, "member-bound-pass-dark-phone")
+    assert serious_accessibility_violations(page) == []
 
     assert denied(bound_server, secret, token) == "invalid_claims", "the proof stripped"
 
@@ -206,6 +214,7 @@ def test_a_pass_opened_on_a_second_phone_moves_there_and_leaves_the_first(
     expect(first.locator("#qr-veil")).to_have_text("Moved to another phone")
     expect(first.locator("#pass-qr")).to_be_hidden()
     screenshot(first, "member-pass-moved-phone")
+    assert serious_accessibility_violations(first) == []
 
     # Offline, after the scanner's next sync: the move travelled like a revocation.
     gate.evaluate("() => window.dispatchEvent(new Event('online'))")

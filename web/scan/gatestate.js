@@ -64,8 +64,8 @@ export class GateState {
 
   /**
    * Keep a `/gate/state` answer: the parameters replace the old ones, revoked and used
-   * passes are added to what we have (the answer holds only what changed since the cursor),
-   * and a re-bound pass's current key replaces the one we knew.
+   * passes are added to what we have (the answer holds only what changed since the cursor);
+   * the re-bound passes come whole each time (each with its current key) and replace ours.
    */
   async saveSync(state, syncedAtMs, offsetMs) {
     const transaction = this.db.transaction(STORES, "readwrite");
@@ -82,7 +82,11 @@ export class GateState {
     };
     transaction.objectStore("meta").put(meta, "sync");
     for (const row of state.revoked || []) transaction.objectStore("revoked").put(row);
-    for (const row of state.rebound || []) transaction.objectStore("rebound").put(row);
+    if (Array.isArray(state.rebound)) {
+      const rebound = transaction.objectStore("rebound");
+      rebound.clear();
+      for (const row of state.rebound) rebound.put(row);
+    }
     for (const row of state.used || []) {
       const used = transaction.objectStore("used");
       // Our own earlier admission of the pass stays the one we remember.
@@ -90,7 +94,7 @@ export class GateState {
       request.onsuccess = () => request.result || used.put(row);
     }
     const cutoff = (syncedAtMs + offsetMs) / 1000 - PRUNE_AFTER_S;
-    for (const name of ["revoked", "used", "rebound"]) prune(transaction.objectStore(name), cutoff);
+    for (const name of ["revoked", "used"]) prune(transaction.objectStore(name), cutoff);
     await finished(transaction);
     return meta;
   }
