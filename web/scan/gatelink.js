@@ -3,8 +3,8 @@
 // /gate/state, and upload offline decisions to /gate/decisions once the server is back.
 import { api, clockOffsetMs } from "/common.js";
 import { GateState, decisionId } from "/scan/gatestate.js";
-import { checkScan } from "/scan/proof.js";
-import { importKeys } from "/scan/verify.js";
+import { MAX_PROOF_LENGTH, checkScan } from "/scan/proof.js";
+import { MAX_TOKEN_LENGTH, importKeys } from "/scan/verify.js";
 
 export const ONLINE_TIMEOUT_MS = 1500;
 export const SYNC_EVERY_MS = 30_000;
@@ -12,8 +12,9 @@ export const PROBE_EVERY_MS = 5000;
 // Offline decisions need data at most this old; older (or none) and the gate stays closed.
 export const FRESHNESS_MS = 24 * 3600 * 1000;
 const UPLOAD_BATCH = 100;
-// The server reads at most this much of a token; a longer one is malformed whatever follows.
-const UPLOAD_TOKEN_CHARS = 2049;
+// The server reads at most this much of a code (a token and a bound pass's proof); a longer
+// one is malformed whatever follows.
+const UPLOAD_TOKEN_CHARS = MAX_TOKEN_LENGTH + MAX_PROOF_LENGTH + 1;
 
 /**
  * Outcomes of `check(token)`:
