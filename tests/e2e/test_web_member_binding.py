@@ -32,6 +32,7 @@ from tests.e2e.conftest import (
     DESKTOP,
     add_gate,
     audit,
+    csp_violations,
     mailing_server_on_sqlite,
     new_context,
     serious_accessibility_violations,
@@ -192,6 +193,7 @@ def test_the_live_code_is_admitted_and_its_screenshot_40_s_later_is_expired(
     assert answer["status"] == "allow", answer
     expect(page.locator("#pass-state")).to_contain_text("Used at")
     expect(page.locator("#pass-qr")).to_be_hidden()  # a spent bound pass shows no code
+    assert csp_violations(context) == [], "drawn in the page within its Content-Security-Policy"
     context.close()
 
 
