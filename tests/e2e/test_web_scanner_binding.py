@@ -66,3 +66,40 @@ def test_the_page_decides_every_bound_code_as_the_server_does(page: Page) -> Non
     assert {"wrong_key", "future_proof", "swapped_pass_id", "proof_of_another_pass"} <= set(
         expected
     ), "the hostile proofs the issue names are in the list"
+
+
+# The member page's drawing of a code, handed to the scanner page's camera decoder (jsQR in
+# its worker) as a camera frame: what the turnstile reads off the phone.
+DECODE_DRAWN = """async (text) => {
+  const { qrImage } = await import("/qrdraw.js");
+  const drawn = qrImage(text);
+  const image = new Image();
+  image.src = drawn.url;
+  await image.decode();
+  const canvas = document.createElement("canvas");
+  [canvas.width, canvas.height] = [image.width, image.height];
+  const context = canvas.getContext("2d");
+  context.drawImage(image, 0, 0);
+  const frame = context.getImageData(0, 0, canvas.width, canvas.height);
+  const worker = new Worker("/scan/decoder.js");
+  const read = new Promise((resolve) => (worker.onmessage = (event) => resolve(event.data)));
+  worker.postMessage({ pixels: frame.data.buffer, width: frame.width, height: frame.height });
+  const decoded = await read;
+  worker.terminate();
+  return { decoded, version: drawn.version };
+}"""
+
+
+def test_the_scanner_camera_decoder_reads_the_member_pages_drawing_of_a_code(
+    page: Page,
+) -> None:
+    """Every fresh code in the list (Ed25519, P-256, a plain pass) survives the drawing's
+    mixed numeric / alphanumeric / byte segments and jsQR's reading."""
+    page.goto("/scan")
+    for row in cases()["cases"]:
+        if row["status"] != "allow":
+            continue
+        result = page.evaluate(DECODE_DRAWN, row["scanned"])
+        assert result["decoded"] == row["scanned"], row["name"]
+        if row["name"] == "ed25519_fresh_proof":
+            assert result["version"] <= 17
