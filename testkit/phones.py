@@ -29,10 +29,21 @@ def _b64(data: bytes) -> str:
 class Phone:
     """One device key, as a member's browser would hold it (non-extractable there)."""
 
-    def __init__(self, curve: Curve = "Ed25519") -> None:
+    def __init__(self, curve: Curve = "Ed25519", seed: int | None = None) -> None:
+        """A new random key, or (with `seed`) the same key every time: for shared cases."""
         self.curve = curve
-        self._ed25519 = Ed25519PrivateKey.generate() if curve == "Ed25519" else None
-        self._p256 = ec.generate_private_key(ec.SECP256R1()) if curve == "P-256" else None
+        self._ed25519: Ed25519PrivateKey | None = None
+        self._p256: ec.EllipticCurvePrivateKey | None = None
+        if curve == "Ed25519":
+            self._ed25519 = (
+                Ed25519PrivateKey.generate()
+                if seed is None
+                else Ed25519PrivateKey.from_private_bytes(seed.to_bytes(32, "big"))
+            )
+        elif seed is None:
+            self._p256 = ec.generate_private_key(ec.SECP256R1())
+        else:
+            self._p256 = ec.derive_private_key(seed, ec.SECP256R1())
 
     @property
     def jwk(self) -> dict[str, str]:

@@ -114,6 +114,9 @@ def test_an_unknown_gymgate_variable_fails_naming_it() -> None:
         ("GYMGATE_AUTH_FAILURES_PER_MINUTE", "0"),
         ("GYMGATE_TRUSTED_PROXIES", "proxy.internal"),
         ("GYMGATE_TRUSTED_PROXIES", "10.0.0.0/33"),
+        ("GYMGATE_PASS_BINDING", "phone"),
+        ("GYMGATE_PROOF_WINDOW_SECONDS", "0"),
+        ("GYMGATE_PROOF_WINDOW_SECONDS", "301"),
     ],
 )
 def test_an_invalid_value_fails_naming_the_variable(name: str, value: str) -> None:
@@ -278,3 +281,11 @@ def test_replace_returns_a_changed_copy() -> None:
 
     assert changed.pass_ttl_seconds == 60
     assert original.pass_ttl_seconds == 86400
+
+
+def test_pass_binding_and_its_proof_window_are_read() -> None:
+    settings = Settings.from_env(
+        {"GYMGATE_PASS_BINDING": "Device", "GYMGATE_PROOF_WINDOW_SECONDS": "300"}
+    )
+    assert (settings.binding_mode, settings.proof_window_seconds) == ("device", 300)
+    assert (Settings().binding_mode, Settings().proof_window_seconds) == ("none", 30)
