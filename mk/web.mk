@@ -1,12 +1,12 @@
 # Browser tests and the pages' vendored JS. `web-browser` installs Debian's chromium (the
 # tests drive it with Playwright) and ffmpeg (the scanner test's fake camera) when missing;
-# `web-assets` installs jsQR, uPlot and axe-core from the npm registry as pinned in
-# web/package-lock.json and copies them into web/vendor/, where the pages load them from.
+# `web-assets` installs jsQR, uPlot, qrcode-generator and axe-core from the npm registry as
+# pinned in web/package-lock.json and copies them into web/vendor/, where the pages load them.
 TEST_PREREQS += web-browser web-assets
 
 WEB_NODE_STAMP := web/node_modules/.gymgate-stamp
 WEB_VENDOR_FILES := web/vendor/jsQR.js web/vendor/axe.min.js web/vendor/uPlot.esm.js \
-	web/vendor/uPlot.min.css
+	web/vendor/uPlot.min.css web/vendor/qrcode.js
 
 .PHONY: web-assets web-browser
 web-assets: $(WEB_VENDOR_FILES)
@@ -29,6 +29,11 @@ web/vendor/axe.min.js: $(WEB_NODE_STAMP)
 web/vendor/uPlot.esm.js web/vendor/uPlot.min.css: web/vendor/%: $(WEB_NODE_STAMP)
 	@mkdir -p web/vendor
 	cp web/node_modules/uplot/dist/$* $@
+
+# The member page's bound-pass QR, drawn in the page (an ES module without imports).
+web/vendor/qrcode.js: $(WEB_NODE_STAMP)
+	@mkdir -p web/vendor
+	cp web/node_modules/qrcode-generator/dist/qrcode.mjs $@
 
 web-browser:
 	@missing=""; \

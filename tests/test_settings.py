@@ -114,6 +114,9 @@ def test_an_unknown_gymgate_variable_fails_naming_it() -> None:
         ("GYMGATE_AUTH_FAILURES_PER_MINUTE", "0"),
         ("GYMGATE_TRUSTED_PROXIES", "proxy.internal"),
         ("GYMGATE_TRUSTED_PROXIES", "10.0.0.0/33"),
+        ("GYMGATE_PASS_BINDING", "phone"),
+        ("GYMGATE_PROOF_WINDOW_SECONDS", "0"),
+        ("GYMGATE_PROOF_WINDOW_SECONDS", "301"),
     ],
 )
 def test_an_invalid_value_fails_naming_the_variable(name: str, value: str) -> None:
@@ -295,3 +298,11 @@ def test_wallet_settings_are_paths_and_identifiers_and_blank_means_unset() -> No
     assert settings.google_wallet_class == "day_pass"
     with pytest.raises(ConfigError, match=r"^GYMGATE_APPLE_TEAM_ID='A1 B2' is invalid"):
         Settings.from_env({"GYMGATE_APPLE_TEAM_ID": "A1 B2"})
+
+
+def test_pass_binding_and_its_proof_window_are_read() -> None:
+    settings = Settings.from_env(
+        {"GYMGATE_PASS_BINDING": "Device", "GYMGATE_PROOF_WINDOW_SECONDS": "300"}
+    )
+    assert (settings.binding_mode, settings.proof_window_seconds) == ("device", 300)
+    assert (Settings().binding_mode, Settings().proof_window_seconds) == ("none", 30)

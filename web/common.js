@@ -150,6 +150,15 @@ export function duration(ms) {
   return `${Math.floor(total / 3600)}:${two(Math.floor((total % 3600) / 60))}:${two(total % 60)}`;
 }
 
+/**
+ * The server's clock minus this one, in ms, from the server's time (Unix seconds) in an
+ * answer to a call sent at `sentAtMs` and answered at `receivedAtMs` (this clock): the
+ * server read its clock about halfway through.
+ */
+export function clockOffsetMs(serverSeconds, sentAtMs, receivedAtMs) {
+  return serverSeconds * 1000 - (sentAtMs + receivedAtMs) / 2;
+}
+
 /** Show `text` in a message element with a tone (error, warn, ok, info); empty hides it. */
 export function say(element, text, tone = "info") {
   element.textContent = text || "";
@@ -165,7 +174,7 @@ export const REASON_WORDS = {
   expired: "Expired",
   not_yet_valid: "Not valid yet",
   already_used: "Already used",
-  revoked: "Revoked (refunded)",
+  revoked: "Revoked (refunded, or moved to another phone)",
   invalid_claims: "Not a valid gymgate pass",
 };
 

@@ -1,6 +1,8 @@
 // The member page: see the offer, pay (mock demo or hosted checkout), get the QR, keep every
-// pass on the phone, open a pass from its emailed link, follow each pass's status.
-import { api, clockTime, dayAndTime, duration, say, shortId, store } from "/common.js";
+// pass on the phone, open a pass from its emailed link, follow each pass's status. Where the
+// gym binds passes to phones, a pass is fetched with this phone's public key and its QR is a
+// live code drawn here (livecode.js), loaded only then.
+import { ApiError, api, clockOffsetMs, clockTime, dayAndTime, duration, say, shortId, store } from "/common.js";
 import { renderWallets } from "/wallet.js";
 
 const PASS_KEY = "gymgate.pass"; // the pass on show
@@ -39,6 +41,7 @@ const view = {
   frame: $("qr-frame"),
   qr: $("pass-qr"),
   veil: $("qr-veil"),
+  live: $("pass-live"),
   state: $("pass-state"),
   short: $("pass-short"),
   countdown: $("pass-countdown"),
@@ -57,6 +60,8 @@ let countdownTimer = 0;
 let pendingTimer = 0;
 let pendingAttempt = 0;
 let wakeLock = null;
+let infoLoaded = Promise.resolve();
+let liveCode = null; // Promise of the LiveCode drawing bound passes, once one is shown
 
 // ---- the offer -----------------------------------------------------------------------------
 
@@ -216,7 +221,7 @@ function sayPending(pending) {
 }
 
 async function issuePass(paymentId, holder) {
-  const issued = await api("/generate_qr", { method: "POST", body: { payment_id: paymentId } });
+  const issued = await fetchPass("/generate_qr", { payment_id: paymentId });
   const pass = { ...issued, holder, payment_id: paymentId, status: "unused" };
   keep(pass, true);
   showPass(pass);
@@ -296,7 +301,7 @@ async function openLink(secret) {
   history.replaceState(null, "", "/");
   view.loading.textContent = "Opening your pass…";
   try {
-    const found = await api("/passes/by-link", { method: "POST", body: { link: secret } });
+    const found = await fetchPass("/passes/by-link", { link: secret });
     const pass = { ...found, holder: found.holder || "" };
     keep(pass, true);
     showPass(pass);
@@ -310,6 +315,65 @@ async function openLink(secret) {
           : "We couldn't open your pass right now. Check your connection and open the link again.";
     say(view.payMessage, words, "error");
   }
+}
+
+// ---- passes bound to this phone -------------------------------------------------------------
+
+/** What a request for a pass adds where passes are bound: this phone's public key. */
+async function deviceKeyBody() {
+  await infoLoaded;
+  if (info.pass_binding !== "device") return {};
+  try {
+    const { deviceKey } = await import("/binding.js");
+    return { device_key: (await deviceKey()).jwk };
+  } catch {
+    throw new ApiError(
+      "This browser can't keep your pass's key (private browsing, or site storage turned off?). Open this page in a normal window and try again.",
+      "client",
+    );
+  }
+}
+
+/** POST for a pass; a bound pass keeps the offset to the server's clock its codes need. */
+async function fetchPass(path, body) {
+  const request = { ...body, ...(await deviceKeyBody()) };
+  const sentAt = Date.now();
+  const found = await api(path, { method: "POST", body: request });
+  const offsetMs = typeof found.server_time === "number" ? clockOffsetMs(found.server_time, sentAt, Date.now()) : 0;
+  return { ...found, offsetMs };
+}
+
+/** The QR: the server's picture of a plain pass, or a bound pass's live code (none if spent). */
+function drawCode(pass) {
+  const live = Boolean(pass.jkt) && pass.status === "unused";
+  view.live.hidden = !live;
+  if (!live && liveCode) liveCode.then((code) => code.stop());
+  if (live) showLive(pass);
+  else if (!pass.jkt) view.qr.src = pass.qr;
+  else view.qr.removeAttribute("src");
+  view.qr.hidden = Boolean(pass.jkt) && !live;
+}
+
+async function showLive(pass) {
+  // A proof stays good for the window either side: redraw well within it.
+  const everyMs = Math.min(10_000, (info.proof_window_seconds || 30) * 500);
+  try {
+    liveCode ??= import("/livecode.js").then(({ LiveCode }) => new LiveCode(view.qr));
+    if (!(await (await liveCode).show(pass, everyMs))) movedAway(pass);
+  } catch {
+    say(view.network, "This phone can't draw your pass's code right now. Reload the page to try again.", "error");
+  }
+}
+
+/** This phone's key is no longer the pass's: it was opened (and bound) on another phone. */
+function movedAway(pass) {
+  const moved = { ...pass, status: "moved" };
+  keep(moved);
+  if (store.get(PASS_KEY)?.pass_id === pass.pass_id) {
+    renderState(moved);
+    tick();
+  }
+  renderList();
 }
 
 // ---- the passes on this phone ----------------------------------------------------------------
@@ -330,7 +394,7 @@ function keep(pass, show = false) {
   if (show || (current && current.pass_id === pass.pass_id)) store.set(PASS_KEY, pass);
 }
 
-const RANK = { unused: 0, used: 1, expired: 2, revoked: 3, unknown: 4 };
+const RANK = { unused: 0, used: 1, expired: 2, revoked: 3, moved: 3, unknown: 4 };
 
 function sortedPasses() {
   return allPasses().sort(
@@ -390,7 +454,7 @@ function showPass(pass) {
   view.pass.hidden = false;
   document.title = `${info.gym_name || "gymgate"} · your day pass`;
   view.holder.textContent = pass.holder || "";
-  view.qr.src = pass.qr;
+  drawCode(pass);
   view.short.textContent = shortId(pass.pass_id);
   view.short.title = pass.pass_id;
   view.expiry.textContent = dayAndTime(pass.expires_at);
@@ -409,7 +473,7 @@ function showPass(pass) {
 function tick() {
   const pass = store.get(PASS_KEY);
   if (!pass) return;
-  if (pass.status === "used" || pass.status === "revoked") {
+  if (pass.status === "used" || pass.status === "revoked" || pass.status === "moved") {
     view.countdown.textContent = "—"; // spent: nothing left to count down
     clearInterval(countdownTimer);
     return;
@@ -437,6 +501,8 @@ function stateWords(pass) {
       return "Revoked: this pass was refunded and no longer opens the gate";
     case "expired":
       return `Expired at ${clockTime(pass.expires_at)}: buy a new pass to get in`;
+    case "moved":
+      return "This pass moved to another phone";
     default:
       return "The server doesn't know this pass any more";
   }
@@ -449,10 +515,13 @@ function renderState(pass) {
   const spent = pass.status !== "unused";
   view.frame.classList.toggle("spent", spent);
   view.veil.hidden = !spent;
-  view.veil.textContent = { used: "Used", revoked: "Revoked", expired: "Expired" }[pass.status] || "Not valid";
+  view.veil.textContent =
+    { used: "Used", revoked: "Revoked", expired: "Expired", moved: "Moved to another phone" }[pass.status] ||
+    "Not valid";
   view.qr.alt = spent
     ? `QR code of a pass that is ${pass.status}: it will not open the gate`
     : "QR code of your pass: hold it under the scanner at the turnstile";
+  if (spent && pass.jkt) drawCode(pass); // a bound pass's live code stops
   view.newPass.classList.toggle("primary", spent);
   view.brightnessHint.hidden = spent; // nothing left to show a scanner
   view.refundHint.hidden = spent;
@@ -471,9 +540,11 @@ async function fetchStatus(pass) {
     const found = await api(`/passes/${encodeURIComponent(pass.pass_id)}`, { timeoutMs: 5000 });
     // The phone's clock may run ahead of the server's: an expiry seen here stays seen.
     const expiredHere = pass.status === "expired" && found.status === "unused";
+    // Bound to another phone's key since: that phone shows it now.
+    const moved = Boolean(pass.jkt && found.jkt) && found.jkt !== pass.jkt && found.status === "unused";
     return {
       ...pass,
-      status: expiredHere ? "expired" : found.status,
+      status: expiredHere ? "expired" : moved ? "moved" : found.status,
       expires_at: found.expires_at,
       used_at: found.used_at,
       used_gate: found.used_gate,
@@ -487,6 +558,7 @@ async function refreshStatus() {
   const pass = store.get(PASS_KEY);
   if (!pass || document.hidden) return;
   const found = await fetchStatus(pass);
+  if (store.get(PASS_KEY)?.pass_id !== pass.pass_id) return; // another pass is on show now
   if (!found) {
     say(
       view.network,
@@ -549,11 +621,12 @@ function start() {
     refreshStatus();
     const pass = store.get(PASS_KEY);
     if (pass && pass.status === "unused") holdWakeLock();
+    if (pass && pass.jkt && pass.status === "unused") drawCode(pass); // timers slept meanwhile
   });
   window.addEventListener("online", () => !view.pass.hidden && refreshStatus());
 
   renderInfo();
-  const infoLoaded = loadInfo();
+  infoLoaded = loadInfo();
   const link = location.hash.startsWith("#link=") ? location.hash.slice(6) : "";
   const pass = store.get(PASS_KEY);
   const pending = store.get(PENDING_KEY);

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 import click
 import msgspec
 
+from gymgate.binding import DEFAULT_PROOF_WINDOW_SECONDS, MAX_PROOF_WINDOW_SECONDS
 from gymgate.clock import SystemClock, to_iso
 from gymgate.decisions import decision_body, verify_offline
 from gymgate.errors import GymgateError
@@ -37,6 +38,8 @@ from gymgate.wallet import configured_wallets
 __all__ = ["main"]
 
 T = TypeVar("T")
+# Seconds a bound pass's proof may be off, either way (as GYMGATE_PROOF_WINDOW_SECONDS).
+_PROOF_WINDOW = click.IntRange(1, MAX_PROOF_WINDOW_SECONDS)
 
 
 def _settings(context: click.Context) -> Settings:
@@ -299,17 +302,26 @@ def list_gates_command(context: click.Context, as_json: bool) -> None:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="JWKS file from `gymgate keys export`.",
 )
+@click.option(
+    "--proof-window",
+    type=_PROOF_WINDOW,
+    default=DEFAULT_PROOF_WINDOW_SECONDS,
+    show_default=True,
+    help="Seconds a bound pass's proof time may be from this machine's clock, either way.",
+)
 @click.pass_context
-def verify(context: click.Context, token: str, jwks_file: Path) -> None:
+def verify(context: click.Context, token: str, jwks_file: Path, proof_window: int) -> None:
     """Check TOKEN offline: signature and time only, no server, no database.
 
-    Prints the same JSON as POST /verify; exits 0 for allow, 1 for deny. It cannot know
-    whether the pass was already used: only the server's used-pass table knows that.
-    TOKEN may be '-' to read it from standard input.
+    TOKEN is what a gate scanned: a pass token, or a bound pass's token~time~signature
+    (whose proof is checked against this machine's clock). Prints the same JSON as
+    POST /verify; exits 0 for allow, 1 for deny. It cannot know whether the pass was
+    already used or moved to another phone: only the server knows that. TOKEN may be '-'
+    to read it from standard input.
 
         gymgate verify "$TOKEN" --jwks jwks.json
     """
-    settings = _settings(context)
+    settings = _settings(context).replace(proof_window_seconds=proof_window)
     if token == "-":  # noqa: S105  (not a password: "read from stdin")
         token = sys.stdin.read().strip()
     try:
@@ -559,6 +571,12 @@ def _duration(_: click.Context, __: click.Parameter, value: str) -> float:
     help="Shell command run on each allow (say, pulse a relay); "
     "GATE_PASS_ID and GATE_MODE are set for it.",
 )
+@click.option(
+    "--proof-window",
+    type=_PROOF_WINDOW,
+    help="Seconds a bound pass's proof may be off, either way, offline "
+    "(default: the server's GYMGATE_PROOF_WINDOW_SECONDS, as of the last sync).",
+)
 def gate_run(
     server: str,
     secret_file: Path,
@@ -567,6 +585,7 @@ def gate_run(
     max_offline: float,
     sync_every: float,
     on_allow: str | None,
+    proof_window: int | None,
 ) -> None:
     """Read one scanned code per line on stdin; print one JSON decision per line.
 
@@ -582,7 +601,7 @@ def gate_run(
 
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(message)s")
     secret = _read_secret(secret_file, server)
-    options = AgentOptions(timeout, max_offline, sync_every, on_allow)
+    options = AgentOptions(timeout, max_offline, sync_every, on_allow, proof_window)
 
     async def lines() -> AsyncIterator[str]:
         loop = asyncio.get_running_loop()

@@ -57,9 +57,10 @@ class DecisionBody(Struct, omit_defaults=True):
 
 
 def verify_offline(verifier: TokenVerifier, keyset: KeyLookup, token: str, now: float) -> Decision:
-    """Allow (with the claims) if signature, time and claims hold, else the deny."""
+    """Allow (with the claims) if signature, time, claims and a bound pass's proof hold,
+    else the deny. `token` is what the gate read: a token, or a bound pass's token~ts~sig."""
     try:
-        return Decision("allow", claims=verifier.verify(token, keyset, now))
+        return Decision("allow", claims=verifier.verify_scan(token, keyset, now))
     except TokenRejected as rejected:
         return Decision("deny", rejected.reason)
 

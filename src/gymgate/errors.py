@@ -8,6 +8,7 @@
     ├── NotFound               no such payment / pass
     ├── PaymentNotCompleted    a pass was asked for an unpaid payment
     ├── PaymentConflict        refund of a non-refundable payment; pass of a refunded one
+    ├── BindingConflict        moving a pass that already admitted someone to another phone
     ├── AlreadyExists          a name or key that must be unique is taken
     ├── GateRevoked            an act on a gate credential that was revoked
     ├── KeyConflict            a key's status forbids the change (retiring the active key)
@@ -24,6 +25,7 @@ from gymgate.vocabulary import DenyReason
 
 __all__ = [
     "AlreadyExists",
+    "BindingConflict",
     "ConfigError",
     "GateRevoked",
     "GymgateError",
@@ -64,6 +66,10 @@ class PaymentNotCompleted(GymgateError):
 
 class PaymentConflict(GymgateError):
     """The payment's state forbids the action (refunded, already refunded, not refundable)."""
+
+
+class BindingConflict(GymgateError):
+    """A used pass cannot move to another phone: re-binding it would serve no one honest."""
 
 
 class AlreadyExists(GymgateError):

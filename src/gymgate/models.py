@@ -27,6 +27,7 @@ __all__ = [
     "Gate",
     "OperatorEvent",
     "Pass",
+    "PassBinding",
     "PassLink",
     "Payment",
     "ProcessedPaymentEvent",
@@ -120,6 +121,22 @@ class Pass(Base):
     issued_at: Mapped[datetime] = mapped_column(UtcDateTime())
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class PassBinding(Base):
+    """The phone a bound pass is bound to now: its key's RFC 7638 thumbprint (`jkt`).
+
+    One row per bound pass. Issuing with another phone's key replaces `jkt` and stamps
+    `rebound_at`: codes signed by the old phone are then denied `revoked` (online at once;
+    gates learn it at their next sync, which lists every re-bound pass still valid).
+    """
+
+    __tablename__ = "pass_bindings"
+
+    pass_id: Mapped[str] = mapped_column(ForeignKey("passes.id"), primary_key=True)
+    jkt: Mapped[str] = mapped_column(String(43))
+    bound_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    rebound_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
 
 
 class PassLink(Base):

@@ -53,6 +53,7 @@ def pass_verifier(settings: Settings) -> TokenVerifier:
         issuer=settings.issuer,
         leeway_seconds=settings.leeway_seconds,
         pass_ttl_seconds=settings.pass_ttl_seconds,
+        proof_window_seconds=settings.proof_window_seconds,
     )
 
 
@@ -132,7 +133,12 @@ class Runtime:
         )
         gates = Gates(storage, clock)
         passes = Passes(
-            storage, keys, clock, issuer=settings.issuer, ttl_seconds=settings.pass_ttl_seconds
+            storage,
+            keys,
+            clock,
+            issuer=settings.issuer,
+            ttl_seconds=settings.pass_ttl_seconds,
+            binding=settings.binding_mode,
         )
         return cls(
             settings=settings,

@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gymgate.binding import DEFAULT_PROOF_WINDOW_SECONDS, MAX_PROOF_WINDOW_SECONDS
 from gymgate.errors import ConfigError
-from gymgate.vocabulary import Wallet
+from gymgate.vocabulary import BINDING_MODES, BindingMode, Wallet
 
 __all__ = ["ENV_PREFIX", "MAX_LEEWAY_SECONDS", "SETTINGS_DOC", "WALLET_SETTINGS", "Settings"]
 
@@ -110,6 +111,11 @@ SETTINGS_DOC: dict[str, str] = {
     "console (default unset)",
     "GOOGLE_WALLET_CLASS": "the pass class of Google Wallet passes: its id is the issuer id, "
     "a dot and this; made on the first save (default day_pass)",
+    "PASS_BINDING": "none (plain passes: a QR anyone holding a copy can show) or device (each "
+    "pass bound to a key on the member's phone, shown as a QR that changes every few seconds; "
+    "screenshots stop working) (default none)",
+    "PROOF_WINDOW_SECONDS": "how far a bound pass's proof time may be from the verifier's "
+    "clock, either way (default 30, 1 to 300)",
 }
 
 
@@ -225,6 +231,20 @@ def _payment_provider(value: str) -> str:
     return value.strip().lower()
 
 
+def _binding_mode(value: str) -> BindingMode:
+    for binding in BINDING_MODES:
+        if value.strip().lower() == binding:
+            return binding
+    raise ValueError(f"must be one of {', '.join(BINDING_MODES)}")
+
+
+def _proof_window(value: str) -> int:
+    seconds = _positive_int(value)
+    if seconds > MAX_PROOF_WINDOW_SECONDS:
+        raise ValueError(f"must be at most {MAX_PROOF_WINDOW_SECONDS} seconds")
+    return seconds
+
+
 def _one_of(*choices: str) -> Callable[[str], str]:
     def parse(value: str) -> str:
         if value.upper() not in choices:
@@ -278,6 +298,8 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "GOOGLE_WALLET_KEY": ("google_wallet_key", _unless_empty(lambda v: Path(v.strip()))),
     "GOOGLE_WALLET_ISSUER_ID": ("google_wallet_issuer_id", _unless_empty(_identifier)),
     "GOOGLE_WALLET_CLASS": ("google_wallet_class", _identifier),
+    "PASS_BINDING": ("binding_mode", _binding_mode),
+    "PROOF_WINDOW_SECONDS": ("proof_window_seconds", _proof_window),
 }
 # Shown as **** by `gymgate config show`, never logged nor echoed in an error.
 _SECRETS = frozenset({"admin_token", "stripe_secret_key", "stripe_webhook_secret"})
@@ -346,6 +368,8 @@ class Settings:
     google_wallet_key: Path | None = None
     google_wallet_issuer_id: str | None = None
     google_wallet_class: str = "day_pass"
+    binding_mode: BindingMode = "none"
+    proof_window_seconds: int = DEFAULT_PROOF_WINDOW_SECONDS
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:

@@ -9,7 +9,8 @@ mapping to exactly one deny reason:
               → malformed        (duplicate JSON names or NaN, read strictly once signed)
     time      → expired / not_yet_valid  (with leeway; exp/iat missing or not integers
                                           → invalid_claims)
-    claims    → invalid_claims   (iss, sub, jti)
+    claims    → invalid_claims   (iss, sub, jti; a `cnf` that is not a device key)
+A bound pass's proof is checked after this, by gymgate.binding (see `verify_scan`).
 Time is checked here against the caller's clock, not PyJWT's, so tests never sleep.
 """
 
@@ -24,6 +25,14 @@ import jwt
 from jwt.exceptions import PyJWTError
 from jwt.utils import base64url_decode
 
+from gymgate.binding import (
+    DEFAULT_PROOF_WINDOW_SECONDS,
+    MAX_PROOF_LENGTH,
+    DeviceKey,
+    check_proof,
+    device_key_of_claims,
+    split_scan,
+)
 from gymgate.errors import KeyStoreError, TokenRejected
 from gymgate.keystore import KeyLookup, KeySet
 
@@ -62,16 +71,38 @@ class PassClaims:
     issued_at: int
     expires_at: int
     kid: str
+    device: DeviceKey | None = None  # the phone a bound pass is bound to (its cnf)
+
+    @property
+    def jkt(self) -> str | None:
+        """The bound phone's key thumbprint; None for a plain pass."""
+        return None if self.device is None else self.device.jkt
 
 
 def issue_token(
-    keyset: KeySet, *, issuer: str, pass_id: str, user_id: str, issued_at: int, expires_at: int
+    keyset: KeySet,
+    *,
+    issuer: str,
+    pass_id: str,
+    user_id: str,
+    issued_at: int,
+    expires_at: int,
+    device: DeviceKey | None = None,
 ) -> str:
-    """A compact EdDSA JWT for the pass, signed by the active key."""
+    """A compact EdDSA JWT for the pass, signed by the active key; bound to `device`'s key
+    (RFC 7800 cnf) when one is given."""
     kid = keyset.active_kid
     if keyset.signing_key is None or kid is None:
         raise KeyStoreError("no active signing key: run `gymgate keys rotate`")
-    claims = {"iss": issuer, "sub": user_id, "jti": pass_id, "iat": issued_at, "exp": expires_at}
+    claims: dict[str, Any] = {
+        "iss": issuer,
+        "sub": user_id,
+        "jti": pass_id,
+        "iat": issued_at,
+        "exp": expires_at,
+    }
+    if device is not None:
+        claims["cnf"] = {"jwk": dict(device.jwk)}
     return jwt.encode(claims, keyset.signing_key, algorithm=ALGORITHM, headers={"kid": kid})
 
 
@@ -79,24 +110,47 @@ class TokenVerifier:
     """Checks tokens offline: signature and time against a KeySet, nothing else."""
 
     def __init__(
-        self, *, issuer: str, leeway_seconds: int, max_lifetime_seconds: int | None = None
+        self,
+        *,
+        issuer: str,
+        leeway_seconds: int,
+        max_lifetime_seconds: int | None = None,
+        proof_window_seconds: int = DEFAULT_PROOF_WINDOW_SECONDS,
     ) -> None:
         self.issuer = issuer
         self.leeway = leeway_seconds
+        # How far a bound pass's proof may be from now, either way (gymgate.binding).
+        self.proof_window = proof_window_seconds
         # A token may not live longer than a pass does (plus leeway): a signed "year 9999"
         # would otherwise outlive every used-pass row that stops its second use.
         self.max_lifetime = max_lifetime_seconds
 
     @classmethod
     def for_passes(
-        cls, *, issuer: str, leeway_seconds: int, pass_ttl_seconds: int
+        cls,
+        *,
+        issuer: str,
+        leeway_seconds: int,
+        pass_ttl_seconds: int,
+        proof_window_seconds: int = DEFAULT_PROOF_WINDOW_SECONDS,
     ) -> TokenVerifier:
         """The verifier for gymgate's own passes: no token longer-lived than a pass."""
         return cls(
             issuer=issuer,
             leeway_seconds=leeway_seconds,
             max_lifetime_seconds=pass_ttl_seconds + leeway_seconds,
+            proof_window_seconds=proof_window_seconds,
         )
+
+    def verify_scan(self, scanned: str, keyset: KeyLookup, now: float) -> PassClaims:
+        """What a gate read (a token, or a bound pass's token~ts~sig): the claims, or
+        TokenRejected. The token's rules first, then the phone's proof."""
+        if not isinstance(scanned, str) or len(scanned) > MAX_TOKEN_LENGTH + MAX_PROOF_LENGTH:
+            raise TokenRejected("malformed", "not a gymgate pass")
+        code = split_scan(scanned)
+        claims = self.verify(code.token, keyset, now)
+        check_proof(claims.device, code.proof, claims.pass_id, now, self.proof_window)
+        return claims
 
     def verify(self, token: str, keyset: KeyLookup, now: float) -> PassClaims:
         """The token's claims, or TokenRejected with the contract's deny reason."""
@@ -110,7 +164,8 @@ class TokenVerifier:
         claims = _verified_payload(token, key)
         expires_at, issued_at = self._check_time(claims, now)
         pass_id, user_id = self._check_claims(claims)
-        return PassClaims(pass_id, user_id, issued_at, expires_at, kid)
+        device = device_key_of_claims(claims)
+        return PassClaims(pass_id, user_id, issued_at, expires_at, kid, device)
 
     def _check_time(self, claims: dict[str, Any], now: float) -> tuple[int, int]:
         expires_at = _timestamp(claims, "exp")

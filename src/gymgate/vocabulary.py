@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Literal, get_args
 
 __all__ = [
+    "BINDING_MODES",
     "CONFLICTS",
     "DECISION_MODES",
     "DENY_REASONS",
@@ -19,6 +20,7 @@ __all__ = [
     "RESULTS",
     "USED_STATES",
     "WALLETS",
+    "BindingMode",
     "Conflict",
     "DecisionMode",
     "DenyReason",
@@ -64,6 +66,8 @@ WebhookOutcome = Literal["applied", "duplicate", "out_of_order", "ignored"]
 QrFormat = Literal["json", "png", "svg"]
 # Phone wallets a pass can be saved to (when the gym has configured them).
 Wallet = Literal["apple", "google"]
+# Whether an installation issues plain passes, or passes bound to a key on the member's phone.
+BindingMode = Literal["none", "device"]
 
 DENY_REASONS: tuple[DenyReason, ...] = get_args(DenyReason)
 RESULTS: tuple[Result, ...] = get_args(Result)
@@ -75,3 +79,4 @@ USED_STATES: tuple[UsedState, ...] = get_args(UsedState)
 KEY_STATUSES: tuple[KeyStatus, ...] = get_args(KeyStatus)
 QR_FORMATS: tuple[QrFormat, ...] = get_args(QrFormat)
 WALLETS: tuple[Wallet, ...] = get_args(Wallet)
+BINDING_MODES: tuple[BindingMode, ...] = get_args(BindingMode)

@@ -279,6 +279,8 @@ async def test_info_tells_the_member_page_what_a_pass_costs(client: Client) -> N
         "dev_mode": False,
         "payment_provider": "mock",
         "wallets": [],
+        "pass_binding": "none",
+        "proof_window_seconds": 30,
     }
 
 

@@ -37,7 +37,9 @@ async def test_generate_qr_json_has_token_pass_id_expiry_and_data_url(
     assert response.headers["content-type"].startswith("application/json")
     assert response.headers["cache-control"] == "no-store"
     body = response.json()
-    assert set(body) == {"token", "pass_id", "expires_at", "qr"}
+    assert set(body) == {"token", "pass_id", "expires_at", "qr", "server_time", "jkt"}
+    assert body["jkt"] is None
+    assert body["server_time"] == clock.now()
     assert body["expires_at"] == to_iso(clock.now() + settings.pass_ttl_seconds)
     assert body["qr"].startswith(DATA_URL_PREFIX)
 
@@ -125,6 +127,7 @@ async def test_pass_status_goes_from_unused_to_used_and_stays_used(
         "pass_id": issued["pass_id"],
         "status": "unused",
         "expires_at": issued["expires_at"],
+        "jkt": None,
     }
 
     clock.advance(60)
@@ -136,6 +139,7 @@ async def test_pass_status_goes_from_unused_to_used_and_stays_used(
         "expires_at": issued["expires_at"],
         "used_at": to_iso(clock.now()),
         "used_gate": "front-door",
+        "jkt": None,
     }
 
     refused = await client.post(

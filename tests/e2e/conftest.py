@@ -22,7 +22,8 @@ from playwright.sync_api import (
     sync_playwright,
 )
 from testkit.databases import SqliteTemplate
-from testkit.live_server import LiveServer, gymgate_command
+from testkit.live_server import LiveServer, free_port, gymgate_command
+from testkit.smtp import SmtpInbox
 
 from tests.conftest import ADMIN_TOKEN
 
@@ -45,11 +46,12 @@ UI_TIMEOUT_MS = 10_000
 
 
 def _require_browser_tools() -> None:
+    vendored = ((WEB_DIR / "vendor" / name).exists() for name in ("jsQR.js", "qrcode.js"))
     missing = [
         what
         for what, ok in (
             ("chromium", CHROMIUM.exists()),
-            ("web/vendor (make web-assets)", (WEB_DIR / "vendor" / "jsQR.js").exists()),
+            ("web/vendor (make web-assets)", all(vendored)),
         )
         if not ok
     ]
@@ -127,6 +129,28 @@ def live_server_on_sqlite(
         **extra_env,
     }
     return LiveServer(workdir, env, port=port)
+
+
+def mailing_server_on_sqlite(
+    workdir: Path, template: SqliteTemplate, inbox: SmtpInbox, **extra_env: str
+) -> LiveServer:
+    """`live_server_on_sqlite` mailing through `inbox`, its pass links pointing at itself."""
+    port = free_port()
+    return live_server_on_sqlite(
+        workdir,
+        template,
+        port=port,
+        GYMGATE_SMTP_URL=inbox.url,
+        GYMGATE_PUBLIC_URL=f"http://127.0.0.1:{port}",
+        **extra_env,
+    )
+
+
+@pytest.fixture
+def inbox() -> Iterator[SmtpInbox]:
+    """An SMTP server on loopback that keeps what it is sent."""
+    with SmtpInbox() as server:
+        yield server
 
 
 @pytest.fixture

@@ -31,12 +31,6 @@ WEBHOOK_SECRET = "whsec_e2e_fake"
 
 
 @pytest.fixture
-def inbox() -> Iterator[SmtpInbox]:
-    with SmtpInbox() as server:
-        yield server
-
-
-@pytest.fixture
 def stripe_server(
     tmp_path: Path, sqlite_template: SqliteTemplate, inbox: SmtpInbox
 ) -> Iterator[tuple[LiveServer, FakeStripe]]:

@@ -17,11 +17,17 @@ import zxingcpp
 from PIL import Image
 from playwright.sync_api import Browser, Page, expect
 from testkit.databases import SqliteTemplate
-from testkit.live_server import LiveServer, free_port
+from testkit.live_server import LiveServer
 from testkit.smtp import SmtpInbox, links_in
 
 from tests.conftest import ADMIN_TOKEN
-from tests.e2e.conftest import add_gate, live_server_on_sqlite, new_context, verify
+from tests.e2e.conftest import (
+    add_gate,
+    live_server_on_sqlite,
+    mailing_server_on_sqlite,
+    new_context,
+    verify,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -29,24 +35,12 @@ Screenshot = Callable[[Page, str], Path]
 
 
 @pytest.fixture
-def inbox() -> Iterator[SmtpInbox]:
-    with SmtpInbox() as server:
-        yield server
-
-
-@pytest.fixture
 def mail_server(
     tmp_path: Path, sqlite_template: SqliteTemplate, inbox: SmtpInbox
 ) -> Iterator[LiveServer]:
     """A live server in dev mode that mails through the test's SMTP server."""
-    port = free_port()
-    with live_server_on_sqlite(
-        tmp_path,
-        sqlite_template,
-        port=port,
-        GYMGATE_SMTP_URL=inbox.url,
-        GYMGATE_PUBLIC_URL=f"http://127.0.0.1:{port}",
-        GYMGATE_GYM_NAME="Iron Temple",
+    with mailing_server_on_sqlite(
+        tmp_path, sqlite_template, inbox, GYMGATE_GYM_NAME="Iron Temple"
     ) as server:
         yield server
 

@@ -116,7 +116,7 @@ def test_allow_names_the_member_and_each_deny_says_what_to_do(
     screenshot(page, "scan-deny-guidance-phone")
 
     assert tones_of(page, refunded["token"]) == deny_tones
-    expect(detail).to_have_text("Refunded — send to the desk")
+    expect(detail).to_have_text("Refunded or moved to another phone — send to the desk")
     tones_of(page, "junk")
     expect(detail).to_have_text("Not a gymgate pass — scan again or send to the desk")
 
@@ -135,7 +135,7 @@ CANNED_DENIES = {
     "unknown_key": "Not a gymgate pass — scan again or send to the desk",
     "bad_signature": "Not a gymgate pass — scan again or send to the desk",
     "invalid_claims": "Not a gymgate pass — scan again or send to the desk",
-    "revoked": "Refunded — send to the desk",
+    "revoked": "Refunded or moved to another phone — send to the desk",
 }
 
 

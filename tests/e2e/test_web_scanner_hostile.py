@@ -22,14 +22,16 @@ from tests.test_hostile_tokens import Forge, forge_for, hostile_fixture
 
 pytestmark = pytest.mark.e2e
 
-# What the page runs: import the verifier, import the server's keys, check every token.
+# What the page runs: import the verifier, import the server's keys, check every token (as
+# a scanned code: proof.js's checkScan, which hands a code without a proof to verify.js).
 RUN_VERIFIER = """async ([rows, jwks, rules]) => {
     const verifier = await import("/scan/verify.js");
+    const { checkScan } = await import("/scan/proof.js");
     const keys = await verifier.importKeys(jwks);
     const now = Date.now() / 1000;
     const answers = {};
     for (const row of rows) {
-        const checked = await verifier.checkToken(row.token, { keys, ...rules }, now);
+        const checked = await checkScan(row.token, { keys, ...rules }, now);
         answers[row.name] = checked.ok ? "allow" : checked.reason;
     }
     return answers;

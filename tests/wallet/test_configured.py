@@ -42,14 +42,14 @@ def test_every_setting_of_both_wallets_offers_both(both: Settings) -> None:
     assert configured_wallets(both).offered() == ["apple", "google"]
 
 
-def test_when_wallets_are_not_allowed_none_is_offered_but_settings_are_still_checked(
-    both: Settings, monkeypatch: pytest.MonkeyPatch
+def test_passes_bound_to_phones_go_to_no_wallet_but_settings_are_still_checked(
+    both: Settings,
 ) -> None:
-    # wallets_allowed() is the one switch (a pass bound to a device must not go to a wallet).
-    monkeypatch.setattr("gymgate.wallet.configured.wallets_allowed", lambda settings: False)
+    # A wallet holds the plain token: a screenshot of it would open the gate.
+    bound = both.replace(binding_mode="device")
 
-    assert configured_wallets(both).offered() == []
-    assert "configured only in part" in refusal(both.replace(apple_team_id=None))
+    assert configured_wallets(bound).offered() == []
+    assert "configured only in part" in refusal(bound.replace(apple_team_id=None))
 
 
 def test_apple_set_in_part_is_refused_naming_what_is_missing(both: Settings) -> None:

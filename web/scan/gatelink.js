@@ -1,9 +1,10 @@
 // The scanner's link to the server: ask /verify first (short timeout), decide offline from
 // the gate's IndexedDB state when the server does not answer, keep that state fresh from
 // /gate/state, and upload offline decisions to /gate/decisions once the server is back.
-import { api } from "/common.js";
+import { api, clockOffsetMs } from "/common.js";
 import { GateState, decisionId } from "/scan/gatestate.js";
-import { checkToken, importKeys } from "/scan/verify.js";
+import { MAX_PROOF_LENGTH, checkScan } from "/scan/proof.js";
+import { MAX_TOKEN_LENGTH, importKeys } from "/scan/verify.js";
 
 export const ONLINE_TIMEOUT_MS = 1500;
 export const SYNC_EVERY_MS = 30_000;
@@ -11,8 +12,9 @@ export const PROBE_EVERY_MS = 5000;
 // Offline decisions need data at most this old; older (or none) and the gate stays closed.
 export const FRESHNESS_MS = 24 * 3600 * 1000;
 const UPLOAD_BATCH = 100;
-// The server reads at most this much of a token; a longer one is malformed whatever follows.
-const UPLOAD_TOKEN_CHARS = 2049;
+// The server reads at most this much of a code (a token and a bound pass's proof); a longer
+// one is malformed whatever follows.
+const UPLOAD_TOKEN_CHARS = MAX_TOKEN_LENGTH + MAX_PROOF_LENGTH + 1;
 
 /**
  * Outcomes of `check(token)`:
@@ -94,7 +96,7 @@ export class GateLink {
   async decideOffline(token) {
     if (!this.fresh()) return { kind: "unavailable", why: "stale" };
     const now = this.now();
-    const checked = await checkToken(token, this.rules, now);
+    const checked = await checkScan(token, this.rules, now);
     const scan = {
       id: decisionId(),
       token: token.slice(0, UPLOAD_TOKEN_CHARS),
@@ -125,7 +127,7 @@ export class GateLink {
       const sentAt = Date.now();
       const state = await api(`/gate/state?${query}`, { bearer: this.gate.secret, timeoutMs: 5000 });
       const receivedAt = Date.now();
-      const offsetMs = state.server_epoch * 1000 - (sentAt + receivedAt) / 2;
+      const offsetMs = clockOffsetMs(state.server_epoch, sentAt, receivedAt);
       this.meta = await this.state.saveSync(state, receivedAt, offsetMs);
       this.rules = await rulesOf(this.meta);
       this.setOnline(true);
@@ -176,6 +178,7 @@ async function rulesOf(meta) {
     issuer: meta.issuer,
     leeway: meta.leeway,
     maxLifetime: meta.maxLifetime,
+    proofWindow: meta.proofWindow,
   };
 }
 

@@ -1,10 +1,10 @@
 // The scanner's offline memory in IndexedDB, one database per gate: what the last sync said
-// (keys, issuer, leeway, lifetime, revoked and used passes, cursor, clock offset) and the
-// decisions made offline that still wait to be uploaded. An offline admission is written
+// (keys, issuer, leeway, lifetime, proof window, revoked, used and re-bound passes, cursor,
+// clock offset) and the decisions made offline that still wait to be uploaded. An offline admission is written
 // (used + pending, one transaction) before the page shows it.
 
-const VERSION = 1;
-const STORES = ["meta", "revoked", "used", "pending"];
+const VERSION = 2; // 2: "rebound", passes moved to another phone (their current key)
+const STORES = ["meta", "revoked", "used", "pending", "rebound"];
 // Entries for passes expired this long ago can go: any token of theirs is expired anyway.
 const PRUNE_AFTER_S = 3600;
 
@@ -23,12 +23,15 @@ const finished = (transaction) =>
 
 function open(name) {
   const request = indexedDB.open(name, VERSION);
-  request.onupgradeneeded = () => {
+  request.onupgradeneeded = (event) => {
     const db = request.result;
-    db.createObjectStore("meta");
-    db.createObjectStore("revoked", { keyPath: "pass_id" });
-    db.createObjectStore("used", { keyPath: "pass_id" });
-    db.createObjectStore("pending", { keyPath: "id" });
+    if (event.oldVersion < 1) {
+      db.createObjectStore("meta");
+      db.createObjectStore("revoked", { keyPath: "pass_id" });
+      db.createObjectStore("used", { keyPath: "pass_id" });
+      db.createObjectStore("pending", { keyPath: "id" });
+    }
+    if (event.oldVersion < 2) db.createObjectStore("rebound", { keyPath: "pass_id" });
   };
   return done(request);
 }
@@ -61,7 +64,8 @@ export class GateState {
 
   /**
    * Keep a `/gate/state` answer: the parameters replace the old ones, revoked and used
-   * passes are added to what we have (the answer holds only what changed since the cursor).
+   * passes are added to what we have (the answer holds only what changed since the cursor);
+   * the re-bound passes come whole each time (each with its current key) and replace ours.
    */
   async saveSync(state, syncedAtMs, offsetMs) {
     const transaction = this.db.transaction(STORES, "readwrite");
@@ -70,6 +74,7 @@ export class GateState {
       issuer: state.issuer,
       leeway: state.leeway_seconds,
       maxLifetime: state.max_token_lifetime_seconds,
+      proofWindow: state.proof_window_seconds,
       jwks: state.jwks,
       cursor: state.cursor,
       syncedAtMs,
@@ -77,6 +82,11 @@ export class GateState {
     };
     transaction.objectStore("meta").put(meta, "sync");
     for (const row of state.revoked || []) transaction.objectStore("revoked").put(row);
+    if (Array.isArray(state.rebound)) {
+      const rebound = transaction.objectStore("rebound");
+      rebound.clear();
+      for (const row of state.rebound) rebound.put(row);
+    }
     for (const row of state.used || []) {
       const used = transaction.objectStore("used");
       // Our own earlier admission of the pass stays the one we remember.
@@ -91,26 +101,31 @@ export class GateState {
 
   /**
    * Record one offline decision atomically: a token the verifier passed is denied `revoked`
-   * or `already_used` from what this gate knows, else admitted and remembered as used; the
+   * (refunded, or a pass that moved to another phone since this code's key) or
+   * `already_used` from what this gate knows, else admitted and remembered as used; the
    * decision (allow or deny) is queued for upload. Resolves once it is on disk.
    * @param {{id: string, token: string, at: string, gate: string}} scan
    * @param {{ok: boolean, reason?: string, claims?: any}} checked
    */
   async record(scan, checked) {
-    const transaction = this.db.transaction(["revoked", "used", "pending"], "readwrite");
+    const transaction = this.db.transaction(["revoked", "used", "pending", "rebound"], "readwrite");
     const stores = {
       revoked: transaction.objectStore("revoked"),
       used: transaction.objectStore("used"),
       pending: transaction.objectStore("pending"),
+      rebound: transaction.objectStore("rebound"),
     };
     let decision = checked.ok ? { result: "allow", reason: null } : { result: "deny", reason: checked.reason };
     if (checked.ok) {
       const passId = checked.claims.passId;
-      const [revoked, used] = await Promise.all([
+      const [revoked, used, rebound] = await Promise.all([
         done(stores.revoked.get(passId)),
         done(stores.used.get(passId)),
+        done(stores.rebound.get(passId)),
       ]);
-      if (revoked) decision = { result: "deny", reason: "revoked" };
+      // A bound code whose key is no longer the pass's (a plain code is never "moved").
+      const moved = Boolean(rebound && checked.claims.jkt) && rebound.jkt !== checked.claims.jkt;
+      if (revoked || moved) decision = { result: "deny", reason: "revoked" };
       else if (used) decision = { result: "deny", reason: "already_used", used };
       else {
         stores.used.put({

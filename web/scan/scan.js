@@ -439,16 +439,19 @@ function grabFrame() {
   );
 }
 
+// A bound pass's code changes every 10 s (token~ts~sig): the pass held up is its token.
+const heldPass = (code) => code.split("~")[0];
+
 function onCameraCode(code) {
   decodedFrames += 1;
   document.body.dataset.decodedFrames = String(decodedFrames);
   const now = performance.now();
-  if (code === held.code && now - held.seenAt < HOLD_MS) {
+  if (heldPass(code) === held.code && now - held.seenAt < HOLD_MS) {
     held.seenAt = now; // still the same pass in front of the camera: not a new attempt
     return;
   }
   if (checking > 0) return; // seen again on a later frame, once the answer is in
-  held = { code, seenAt: now };
+  held = { code: heldPass(code), seenAt: now };
   if (!view.setup.hidden) useEnrollmentCode(code);
   else check(code);
 }

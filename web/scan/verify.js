@@ -11,6 +11,7 @@
 //   time      → expired / not_yet_valid / invalid_claims
 //   claims    → invalid_claims (iss, jti, sub)
 //   state     → revoked, already_used (from the gate's last sync and its own decisions)
+// A bound pass's proof (token~ts~sig) is checked after this, by proof.js.
 
 export const MAX_TOKEN_LENGTH = 2048;
 export const MAX_ID_LENGTH = 64;
@@ -194,7 +195,7 @@ export function parseJson(text, { strict = false } = {}) {
 }
 
 // Python counts code points, not UTF-16 units; a far longer string is over the limit anyway.
-const codePoints = (text) => (text.length > 2 * MAX_TOKEN_LENGTH ? text.length : [...text].length);
+export const codePoints = (text) => (text.length > 2 * MAX_TOKEN_LENGTH ? text.length : [...text].length);
 
 const isObject = (value) =>
   value !== null && typeof value === "object" && !Array.isArray(value) && !(value instanceof JsonFloat);
@@ -300,14 +301,20 @@ export async function checkToken(token, rules, now) {
     if (claims.iss !== rules.issuer) reject("invalid_claims");
     const passId = identifier(claims, "jti");
     const userId = identifier(claims, "sub");
-    return { ok: true, claims: { passId, userId, issuedAt, expiresAt, kid } };
+    const cnf = has(claims, "cnf") ? claims.cnf : undefined; // a bound pass: for proof.js
+    return { ok: true, claims: { passId, userId, issuedAt, expiresAt, kid, cnf } };
   } catch (error) {
     if (error instanceof Rejected) return { ok: false, reason: error.reason };
     throw error;
   }
 }
 
-/** A JWT-looking string (three base64url segments, a JSON header): a pass, never a secret. */
+/**
+ * A JWT-looking string (three base64url segments, a JSON header), bare or with a bound
+ * pass's ~ts~sig: a pass, never a secret.
+ */
 export function looksLikeToken(text) {
-  return /^eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/.test(String(text).trim());
+  return /^eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*(~[0-9]+~[A-Za-z0-9_-]+)?$/.test(
+    String(text).trim(),
+  );
 }

@@ -25,7 +25,7 @@ export function allowWords(answer) {
 /** What staff should do, per deny reason. */
 export const DENY_GUIDANCE = {
   already_used: "send to the desk",
-  revoked: "Refunded — send to the desk",
+  revoked: "Refunded or moved to another phone — send to the desk",
   expired: "Expired — the member needs a new pass",
   not_yet_valid: "Phone clock or pass not valid yet — check the time",
   unknown_key: "Not a gymgate pass — scan again or send to the desk",

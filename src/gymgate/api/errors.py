@@ -15,6 +15,7 @@ from litestar.types import ExceptionHandlersMap
 
 from gymgate.errors import (
     AlreadyExists,
+    BindingConflict,
     GateRevoked,
     GymgateError,
     InvalidInput,
@@ -36,6 +37,7 @@ _STATUS: dict[type[GymgateError], int] = {
     NotFound: 404,
     PaymentNotCompleted: 402,
     PaymentConflict: 409,
+    BindingConflict: 409,
     AlreadyExists: 409,
     GateRevoked: 409,
     KeyConflict: 409,

@@ -26,6 +26,7 @@ __all__ = [
     "GateListResponse",
     "GateStateResponse",
     "OfflineDecisionItem",
+    "ReboundItem",
     "RevokedItem",
     "UsedItem",
 ]
@@ -38,6 +39,11 @@ GateName = Annotated[str, Meta(min_length=1, max_length=64, examples=["front-doo
 class RevokedItem(Struct):
     pass_id: str
     expires_at: Timestamp
+
+
+class ReboundItem(Struct):
+    pass_id: str
+    jkt: Annotated[str, Meta(description="thumbprint of the phone key the pass is bound to now")]
 
 
 class UsedItem(Struct):
@@ -60,6 +66,16 @@ class GateStateResponse(Struct):
     jwks: Jwks
     revoked: Annotated[list[RevokedItem], Meta(description="revoked passes still unexpired")]
     used: Annotated[list[UsedItem], Meta(description="passes used since the cursor (with overlap)")]
+    rebound: Annotated[
+        list[ReboundItem],
+        Meta(
+            description="passes moved to another phone, still unexpired (every sync): a bound "
+            "code whose cnf key has another thumbprint is denied revoked"
+        ),
+    ]
+    proof_window_seconds: Annotated[
+        int, Meta(description="how far a bound pass's proof time may be from now, either way")
+    ]
     cursor: Annotated[str, Meta(description="opaque: send as ?since= on the next sync")]
 
 

@@ -8,6 +8,7 @@ from msgspec import Meta, Struct
 
 from gymgate.decisions import DecisionBody
 from gymgate.vocabulary import (
+    BindingMode,
     Conflict,
     DecisionMode,
     DenyReason,
@@ -80,25 +81,69 @@ class PaymentResponse(Struct, omit_defaults=True):
     checkout_url: str | None = None
 
 
+# A phone's public key, read by gymgate.binding (a dict here: a Struct would drop members
+# such as a private key's "d" silently instead of refusing them).
+DeviceJwk = Annotated[
+    dict[str, Any],
+    Meta(
+        description="the member's phone's PUBLIC key as a JWK: "
+        '{"kty":"OKP","crv":"Ed25519","x"} or {"kty":"EC","crv":"P-256","x","y"} '
+        "(WebCrypto's ext and key_ops are ignored). Required when /info says "
+        'pass_binding "device", refused when "none"',
+        examples=[
+            {"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}
+        ],
+    ),
+]
+Jkt = Annotated[
+    str,
+    Meta(description="RFC 7638 SHA-256 thumbprint of the phone key the pass is bound to"),
+]
+ServerTime = Annotated[
+    float,
+    Meta(
+        description="the server's clock (Unix seconds) when it answered: a phone corrects "
+        "its own by it when it stamps a proof"
+    ),
+]
+PassQr = Annotated[
+    str,
+    Meta(
+        description="data:image/png;base64,… of the QR; null for a pass bound to a phone "
+        "(its page draws the code with a fresh proof, token~time~signature)"
+    ),
+]
+
+
 class GenerateQrRequest(Struct):
     payment_id: Id
     format: Annotated[
         QrFormat,
-        Meta(description="json (token + data URL), or a bare png / svg image"),
+        Meta(description="json (token + data URL), or a bare png / svg image (plain passes only)"),
     ] = "json"
+    device_key: DeviceJwk | None = None
 
 
 class GenerateQrResponse(Struct):
-    token: Annotated[str, Meta(description="compact EdDSA JWT")]
+    token: Annotated[str, Meta(description="compact EdDSA JWT (with a cnf claim when bound)")]
     pass_id: Id
     expires_at: Timestamp
-    qr: Annotated[str, Meta(description="data:image/png;base64,… of the QR")]
+    qr: PassQr | None
+    server_time: ServerTime
+    jkt: Jkt | None
 
 
 class PassStatusResponse(Struct, omit_defaults=True):
     pass_id: Id
     status: PassState
     expires_at: Timestamp
+    jkt: Annotated[
+        str | None,
+        Meta(
+            description="thumbprint of the phone the pass is bound to now (null: a plain "
+            "pass); a phone holding another key knows the pass moved"
+        ),
+    ]
     used_at: Timestamp | None = None
     used_gate: str | None = None
 
@@ -269,6 +314,13 @@ class InfoResponse(Struct):
     wallets: Annotated[
         list[Wallet], Meta(description="phone wallets a pass can be added to here (may be empty)")
     ] = []
+    pass_binding: Annotated[
+        BindingMode,
+        Meta(description="device: passes are bound to a key on the member's phone"),
+    ] = "none"  # noqa: S105  (a mode, not a password)
+    proof_window_seconds: Annotated[
+        int, Meta(description="how old or early a bound pass's proof may be")
+    ] = 30
 
 
 class WalletPassRequest(Struct):
@@ -290,15 +342,18 @@ class OpenLinkRequest(Struct):
         str,
         Meta(max_length=200, description="the secret after # in the emailed pass link"),
     ]
+    device_key: DeviceJwk | None = None
 
 
 class LinkedPassResponse(Struct, omit_defaults=True):
-    token: Annotated[str, Meta(description="compact EdDSA JWT")]
+    token: Annotated[str, Meta(description="compact EdDSA JWT (with a cnf claim when bound)")]
     pass_id: Id
     payment_id: Id
     expires_at: Timestamp
-    qr: Annotated[str, Meta(description="data:image/png;base64,… of the QR")]
+    qr: PassQr | None
     status: PassState
+    server_time: ServerTime
+    jkt: Jkt | None
     holder: str | None = None
     used_at: Timestamp | None = None
     used_gate: str | None = None

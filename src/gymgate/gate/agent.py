@@ -53,6 +53,7 @@ class AgentOptions:
     max_offline: float = 86400.0
     sync_every: float = 30.0
     on_allow: str | None = None
+    proof_window: int | None = None  # None: the server's, as of the last sync
 
 
 class _CorrectedClock:
@@ -144,6 +145,7 @@ class Agent:
                 issuer=rules.issuer,
                 leeway_seconds=rules.leeway_seconds,
                 pass_ttl_seconds=rules.pass_ttl_seconds,
+                proof_window_seconds=self._options.proof_window or rules.proof_window_seconds,
             )
             keys = KeySet.from_jwks(rules.jwks)
             clock = _CorrectedClock(rules.clock_offset)

@@ -33,12 +33,21 @@ class ServerRejected(Exception):
 class GateClient:
     """One gate's calls to one gymgate server, each bounded by `timeout` seconds."""
 
-    def __init__(self, server: str, secret: str, *, timeout: float, sync_timeout: float) -> None:
+    def __init__(
+        self,
+        server: str,
+        secret: str,
+        *,
+        timeout: float,
+        sync_timeout: float,
+        transport: httpx.AsyncBaseTransport | None = None,  # tests: the app in-process
+    ) -> None:
         self._sync_timeout = sync_timeout  # uploads and state may be larger than a scan
         self._http = httpx.AsyncClient(
             base_url=server.rstrip("/"),
             headers={"Authorization": f"Bearer {secret}"},
             timeout=timeout,
+            transport=transport,
         )
 
     async def close(self) -> None:

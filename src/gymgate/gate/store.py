@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from gymgate.binding import DEFAULT_PROOF_WINDOW_SECONDS, moved_away
 from gymgate.decisions import Decision
 from gymgate.storage import Scan
 from gymgate.vocabulary import DenyReason, Result
@@ -29,6 +30,7 @@ STATE_FILE = "gate.db"
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS revoked (pass_id TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS rebound (pass_id TEXT PRIMARY KEY, jkt TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS used (
     pass_id TEXT PRIMARY KEY, at REAL NOT NULL, gate TEXT, expires_at INTEGER NOT NULL
 );
@@ -53,6 +55,8 @@ class SyncedRules:
     synced_at: float  # this machine's clock
     clock_offset: float  # server clock minus ours
     cursor: str
+    # Rules kept by an agent from before bound passes lack it: the default then.
+    proof_window_seconds: int = DEFAULT_PROOF_WINDOW_SECONDS
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +113,11 @@ class LocalStore:
         revoked = self._db.execute("SELECT 1 FROM revoked WHERE pass_id = ?", (claims.pass_id,))
         if revoked.fetchone() is not None:
             return Decision("deny", "revoked", claims)
+        if claims.jkt is not None:  # a bound pass: did it move to another phone?
+            moved = self._db.execute("SELECT jkt FROM rebound WHERE pass_id = ?", (claims.pass_id,))
+            current = moved.fetchone()
+            if moved_away(current[0] if current else None, claims.jkt):
+                return Decision("deny", "revoked", claims)
         inserted = self._db.execute(
             "INSERT INTO used (pass_id, at, gate, expires_at) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (pass_id) DO NOTHING",
@@ -142,8 +151,10 @@ class LocalStore:
         rules: SyncedRules,
         revoked: Iterable[tuple[str, int]],
         used: Iterable[tuple[str, float, str | None, int]],
+        rebound: Iterable[tuple[str, str]] = (),
     ) -> None:
-        """Take a sync's state: rules and keys replaced, revoked replaced, uses added."""
+        """Take a sync's state: rules and keys replaced, revoked and moved passes replaced,
+        uses added."""
         expired_before = int(rules.synced_at + rules.clock_offset) - rules.leeway_seconds
         with _Transaction(self._db):
             self._db.execute(
@@ -153,6 +164,8 @@ class LocalStore:
             )
             self._db.execute("DELETE FROM revoked")
             self._db.executemany("INSERT OR IGNORE INTO revoked VALUES (?, ?)", revoked)
+            self._db.execute("DELETE FROM rebound")
+            self._db.executemany("INSERT OR REPLACE INTO rebound VALUES (?, ?)", rebound)
             self._db.executemany("INSERT OR IGNORE INTO used VALUES (?, ?, ?, ?)", used)
             self._db.execute("DELETE FROM used WHERE expires_at < ?", (expired_before,))
 

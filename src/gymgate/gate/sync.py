@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from gymgate.binding import DEFAULT_PROOF_WINDOW_SECONDS
 from gymgate.clock import to_iso
 from gymgate.gate.client import GateClient
 from gymgate.gate.store import LocalStore, PendingDecision, SyncedRules
@@ -27,7 +28,8 @@ class SyncResult:
 
 async def sync_round(client: GateClient, store: LocalStore) -> SyncResult:
     """Upload every pending decision (batch by batch, each acknowledged before it is
-    forgotten), then fetch keys, rules, revocations and uses. Client errors propagate."""
+    forgotten), then fetch keys, rules, revocations, moved passes and uses. Client errors
+    propagate."""
     uploaded = conflicts = rejected = 0
     while batch := store.pending(UPLOAD_BATCH):
         answer = await client.upload([_wire(d) for d in batch])
@@ -46,6 +48,7 @@ async def sync_round(client: GateClient, store: LocalStore) -> SyncResult:
         _rules(state, finished, state["server_epoch"] - (started + finished) / 2),
         _revoked(state),
         _used(state),
+        _rebound(state),
     )
     return SyncResult(uploaded, conflicts, rejected, store.pending_count())
 
@@ -70,6 +73,9 @@ def _rules(state: dict[str, Any], synced_at: float, offset: float) -> SyncedRule
         synced_at=synced_at,
         clock_offset=offset,
         cursor=state["cursor"],
+        proof_window_seconds=int(
+            state.get("proof_window_seconds", DEFAULT_PROOF_WINDOW_SECONDS)  # an older server
+        ),
     )
 
 
@@ -86,3 +92,7 @@ def _used(state: dict[str, Any]) -> list[tuple[str, float, str | None, int]]:
         (u["pass_id"], _epoch(u["at"]), u["gate"], int(_epoch(u["expires_at"])))
         for u in state["used"]
     ]
+
+
+def _rebound(state: dict[str, Any]) -> list[tuple[str, str]]:
+    return [(r["pass_id"], r["jkt"]) for r in state.get("rebound", [])]

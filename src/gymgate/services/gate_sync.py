@@ -1,8 +1,9 @@
 """Syncing a gate agent: what it needs to decide offline, and recording what it decided.
 
-`state()` hands a gate the public keys, the token rules, the revoked passes and the uses
-since its last sync; `upload()` records its offline decisions through the storage door
-`record_offline`, judging each token at its scan time, not at upload time.
+`state()` hands a gate the public keys, the token rules, the revoked passes, the passes
+moved to another phone (each with the phone it is on now) and the uses since its last
+sync; `upload()` records its offline decisions through the storage door `record_offline`,
+judging each token at its scan time, not at upload time.
 """
 
 from __future__ import annotations
@@ -17,14 +18,14 @@ from sqlalchemy import func, or_, select
 from gymgate.clock import Clock, to_datetime
 from gymgate.decisions import token_fingerprint, verify_offline
 from gymgate.keystore import ReloadingKeySet
-from gymgate.models import UsedPass
+from gymgate.models import Pass, PassBinding, UsedPass
 from gymgate.services.gates import Gates
 from gymgate.storage import Storage
 from gymgate.storage.offline import OfflineRecord, OfflineScan
 from gymgate.tokens import TokenVerifier
 from gymgate.vocabulary import DenyReason, Result
 
-__all__ = ["GateState", "GateSync", "OfflineDecision", "UsedEntry"]
+__all__ = ["GateState", "GateSync", "OfflineDecision", "ReboundEntry", "UsedEntry"]
 
 # Uses are sent again for this long past a gate's cursor: a row committed a little after
 # the cursor was taken, or stamped by a server whose clock is a little behind, still arrives.
@@ -42,6 +43,14 @@ class UsedEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class ReboundEntry:
+    """A pass that moved to another phone: only codes signed by `jkt`'s key still count."""
+
+    pass_id: str
+    jkt: str
+
+
+@dataclass(frozen=True, slots=True)
 class GateState:
     """What a gate agent stores to decide offline, as of `server_time`."""
 
@@ -49,6 +58,7 @@ class GateState:
     jwks: dict[str, Any]
     revoked: list[UsedEntry]
     used: list[UsedEntry]
+    rebound: list[ReboundEntry]
     cursor: str
 
 
@@ -89,12 +99,20 @@ class GateSync:
         if start is not None:  # every revocation, but only the uses since the cursor
             learned = func.coalesce(UsedPass.recorded_at, UsedPass.at)
             query = query.where(or_(UsedPass.state == "revoked", learned >= start - CURSOR_OVERLAP))
+        # Every moved pass still valid, each sync (like revocations: few, and replaced whole).
+        moved = (
+            select(PassBinding.pass_id, PassBinding.jkt)
+            .join(Pass, Pass.id == PassBinding.pass_id)
+            .where(PassBinding.rebound_at.is_not(None), Pass.expires_at > to_datetime(valid_after))
+        )
         async with self._storage.reading() as session:
             rows = list(await session.scalars(query))
+            rebound = [ReboundEntry(row.pass_id, row.jkt) for row in await session.execute(moved)]
         await self._gates.record_sync(gate, pending_uploads)
         revoked = [_entry(r) for r in rows if r.state == "revoked"]
         used = [_entry(r) for r in rows if r.state == "used"]
-        return GateState(now, self._keys.current().jwks(), revoked, used, f"{now:.6f}")
+        jwks = self._keys.current().jwks()
+        return GateState(now, jwks, revoked, used, rebound, f"{now:.6f}")
 
     async def upload(self, gate: str, decisions: Sequence[OfflineDecision]) -> list[OfflineRecord]:
         """Record each decision once; the token re-verified as of its scan time."""

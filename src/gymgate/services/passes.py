@@ -8,14 +8,16 @@ from functools import partial
 
 from sqlalchemy import Connection, bindparam, select
 
+from gymgate.binding import DeviceKey
 from gymgate.clock import Clock, to_datetime
-from gymgate.errors import NotFound, PaymentConflict, PaymentNotCompleted
+from gymgate.errors import InvalidInput, NotFound, PaymentConflict, PaymentNotCompleted
 from gymgate.ids import new_id
 from gymgate.keystore import ReloadingKeySet
-from gymgate.models import Pass, Payment, UsedPass
+from gymgate.models import Pass, PassBinding, Payment, UsedPass
+from gymgate.services.device_bindings import bind_pass
 from gymgate.storage import Storage
 from gymgate.tokens import issue_token
-from gymgate.vocabulary import PassState
+from gymgate.vocabulary import BindingMode, PassState
 
 __all__ = ["IssuedPass", "PassStatus", "Passes", "pass_state"]
 
@@ -34,11 +36,20 @@ _PASS = select(_PASSES.c.id, _PASSES.c.user_id, _PASSES.c.expires_at).where(
 )
 
 
+BINDING_REQUIRED = (
+    "this gym binds passes to the member's phone (a plain code would be a shareable "
+    "screenshot): open the pass on the member page of the phone that will show it"
+)
+BINDING_OFF = "pass binding is off on this server: send no device_key"
+
+
 @dataclass(frozen=True, slots=True)
 class IssuedPass:
     token: str
     pass_id: str
     expires_at: datetime
+    jkt: str | None  # the phone it is bound to; None for a plain pass
+    issued_at: float  # the server's clock, so a phone can correct its own
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +59,7 @@ class PassStatus:
     expires_at: datetime
     used_at: datetime | None
     used_gate: str | None
+    jkt: str | None  # the phone it is bound to now (a moved pass shows the new one)
 
 
 class Passes:
@@ -61,7 +73,9 @@ class Passes:
         *,
         issuer: str,
         ttl_seconds: int,
+        binding: BindingMode = "none",
     ) -> None:
+        self._binding = binding
         self._storage = storage
         self._keys = keys
         self._clock = clock
@@ -69,15 +83,25 @@ class Passes:
         self._ttl = ttl_seconds
         self._new_pass = storage.insert(Pass).on_conflict_do_nothing(index_elements=["payment_id"])
 
-    async def issue(self, payment_id: str) -> IssuedPass:
-        """A freshly signed token for the payment's pass, creating the pass the first time.
+    def require_binding_mode(self, device: DeviceKey | None) -> None:
+        """InvalidInput unless the request fits this installation: a phone's key with
+        `device` binding, none without."""
+        if self._binding == "device" and device is None:
+            raise InvalidInput(BINDING_REQUIRED)
+        if self._binding == "none" and device is not None:
+            raise InvalidInput(BINDING_OFF)
+
+    async def issue(self, payment_id: str, device: DeviceKey | None = None) -> IssuedPass:
+        """A freshly signed token for the payment's pass, creating the pass the first time,
+        bound to `device` when given (see gymgate.services.device_bindings).
 
         Calling it again re-signs the same pass (same jti, same expiry): a new picture of one
         entry, never a second entry.
         """
+        self.require_binding_mode(device)
         now = self._clock.now()
         pass_id, user_id, expires_at = await self._storage.write(
-            partial(self._pass_of_payment, payment_id, int(now))
+            partial(self._pass_of_payment, payment_id, int(now), device)
         )
         if expires_at.timestamp() <= now:
             raise PaymentConflict(f"the pass of payment {payment_id} expired; buy a new one")
@@ -88,13 +112,15 @@ class Passes:
             user_id=user_id,
             issued_at=int(now),
             expires_at=int(expires_at.timestamp()),
+            device=device,
         )
-        return IssuedPass(token, pass_id, expires_at)
+        return IssuedPass(token, pass_id, expires_at, device.jkt if device else None, now)
 
     def _pass_of_payment(
-        self, payment_id: str, now: int, db: Connection
+        self, payment_id: str, now: int, device: DeviceKey | None, db: Connection
     ) -> tuple[str, str, datetime]:
-        """One transaction: check the payment, create its pass unless it has one, read it."""
+        """One transaction: check the payment, create its pass unless it has one, bind it to
+        the phone if one is given, read it."""
         payment = db.execute(_PAYMENT, {"payment_id": payment_id}).one_or_none()
         if payment is None:
             raise NotFound(f"no payment {payment_id!r}")
@@ -114,6 +140,8 @@ class Passes:
             },
         )
         the_pass = db.execute(_PASS, {"payment_id": payment_id}).one()  # ours or a concurrent
+        if device is not None and the_pass.expires_at > first_issue:
+            bind_pass(db, the_pass.id, device.jkt, first_issue)
         return the_pass.id, the_pass.user_id, the_pass.expires_at
 
     async def status(self, pass_id: str) -> PassStatus:
@@ -123,6 +151,7 @@ class Passes:
             if the_pass is None:
                 raise NotFound(f"no pass {pass_id!r}")
             used = await session.get(UsedPass, pass_id)
+            binding = await session.get(PassBinding, pass_id)
         admitted = used if used is not None and used.state == "used" else None
         return PassStatus(
             the_pass.id,
@@ -130,6 +159,7 @@ class Passes:
             the_pass.expires_at,
             admitted.at if admitted else None,
             admitted.gate if admitted else None,
+            binding.jkt if binding else None,
         )
 
 

@@ -17,7 +17,8 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from gymgate.models import AuditEvent, UsedPass
+from gymgate.binding import moved_away
+from gymgate.models import AuditEvent, PassBinding, UsedPass
 from gymgate.tokens import PassClaims
 from gymgate.vocabulary import Conflict, DenyReason, Result
 
@@ -99,6 +100,8 @@ def _admit(connection: Connection, insert: InsertFor, scan: OfflineScan) -> Conf
     """None if this admission is the pass's first use, else what the server found first."""
     claims = scan.claims
     assert claims is not None  # an allow always carries the claims it was verified with
+    if claims.jkt is not None and moved_away(_bound_to(connection, claims.pass_id), claims.jkt):
+        return "revoked"  # a code of the phone the pass moved away from: the pass stays unused
     admitted = connection.execute(
         insert(UsedPass)
         .values(
@@ -118,3 +121,9 @@ def _admit(connection: Connection, insert: InsertFor, scan: OfflineScan) -> Conf
         select(UsedPass.state).where(UsedPass.pass_id == claims.pass_id)
     ).scalar_one()
     return "revoked" if state == "revoked" else "already_used"
+
+
+def _bound_to(connection: Connection, pass_id: str) -> str | None:
+    """The pass's current phone, its row locked like a check-in locks it (Postgres)."""
+    query = select(PassBinding.jkt).where(PassBinding.pass_id == pass_id)
+    return connection.execute(query.with_for_update(read=True)).scalar_one_or_none()

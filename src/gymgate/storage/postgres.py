@@ -8,12 +8,14 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from gymgate.binding import moved_away
 from gymgate.decisions import Decision
 from gymgate.errors import StorageUnavailable
 from gymgate.settings import Settings
 from gymgate.storage.errors import translate, translated
 from gymgate.storage.interface import Backend, Scan
 from gymgate.storage.sql import SqlStorage
+from gymgate.tokens import PassClaims
 
 __all__ = ["POSTGRES_TIMEOUT_SECONDS", "PostgresStorage"]
 
@@ -45,6 +47,14 @@ SELECT admitted, state, at, gate FROM used
 """
 _AUDIT_DENY = """
 INSERT INTO audit_events (at, gate, result, reason, token_sha256) VALUES ($1, $2, 'deny', $3, $4)
+"""
+# A bound pass: its binding row read FOR SHARE in the check-in's transaction, so a move to
+# another phone either waits for this admission or is seen by it (see
+# gymgate.services.device_bindings).
+_BOUND_TO = "SELECT jkt FROM pass_bindings WHERE pass_id = $1 FOR SHARE"
+_AUDIT_MOVED = """
+INSERT INTO audit_events (at, gate, result, reason, pass_id, user_id, kid, token_sha256)
+VALUES ($1, $2, 'deny', 'revoked', $3, $4, $5, $6)
 """
 _NOW = "SELECT extract(epoch FROM clock_timestamp())::float8"
 
@@ -110,6 +120,24 @@ async def _record_in_one_statement(driver: Any, scan: Scan) -> Decision:
     if not verdict.allowed or claims is None:
         await driver.execute(_AUDIT_DENY, naive_utc, scan.gate, verdict.reason, scan.fingerprint)
         return verdict
+    if claims.jkt is None:
+        return await _check_in(driver, scan, claims, naive_utc)
+    async with driver.transaction():
+        if moved_away(await driver.fetchval(_BOUND_TO, claims.pass_id), claims.jkt):
+            await driver.execute(
+                _AUDIT_MOVED,
+                naive_utc,
+                scan.gate,
+                claims.pass_id,
+                claims.user_id,
+                claims.kid,
+                scan.fingerprint,
+            )
+            return Decision("deny", "revoked", claims)
+        return await _check_in(driver, scan, claims, naive_utc)
+
+
+async def _check_in(driver: Any, scan: Scan, claims: PassClaims, naive_utc: datetime) -> Decision:
     row = await driver.fetchrow(
         _CHECK_IN,
         claims.pass_id,

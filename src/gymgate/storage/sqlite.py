@@ -20,6 +20,7 @@ from typing import TypeVar
 from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from gymgate.binding import moved_away
 from gymgate.decisions import Decision
 from gymgate.settings import Settings
 from gymgate.storage.errors import translated
@@ -42,6 +43,7 @@ _ADMIT = (
     "ON CONFLICT (pass_id) DO NOTHING RETURNING pass_id"
 )
 _EARLIER = "SELECT state, at, gate FROM used_passes WHERE pass_id = ?"
+_BOUND_TO = "SELECT jkt FROM pass_bindings WHERE pass_id = ?"
 _AUDIT = (
     "INSERT INTO audit_events (at, gate, result, reason, pass_id, user_id, kid, token_sha256) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
@@ -141,6 +143,10 @@ def _record(scan: Scan, sqlite: sqlite3.Connection) -> Decision:
 
 
 def _admit_once(sqlite: sqlite3.Connection, claims: PassClaims, gate: str, stamp: str) -> Decision:
+    if claims.jkt is not None:  # a bound pass: is it still on this phone?
+        current = sqlite.execute(_BOUND_TO, (claims.pass_id,)).fetchone()
+        if moved_away(current[0] if current else None, claims.jkt):
+            return Decision("deny", "revoked", claims)
     admitted = sqlite.execute(_ADMIT, (claims.pass_id, stamp, gate, claims.expires_at))
     if admitted.fetchone() is not None:
         return Decision("allow", claims=claims)

@@ -44,7 +44,7 @@ def wallets_allowed(settings: Settings) -> bool:
     The one place to say no: a wallet holds the plain token, outside this server's reach, so
     any setting that ties a pass to something else (a device) must turn wallets off here.
     """
-    return True
+    return settings.binding_mode != "device"
 
 
 def configured_wallets(settings: Settings) -> Wallets:

@@ -19,6 +19,7 @@ from gymgate.api.gate_schemas import (
     EnrollResponse,
     GateStateResponse,
     OfflineDecisionItem,
+    ReboundItem,
     RevokedItem,
     UsedItem,
 )
@@ -59,7 +60,8 @@ class GateSyncController(Controller):
             int, Parameter(ge=0, le=1_000_000_000, description="decisions still to upload")
         ] = 0,
     ) -> GateStateResponse:
-        """Public keys, token rules, revoked passes, and passes used since `since`.
+        """Public keys, token rules, revoked passes, passes moved to another phone, and
+        passes used since `since`.
 
         Also records that this gate synced, and how many decisions it still holds.
         """
@@ -84,6 +86,8 @@ class GateSyncController(Controller):
             used=[
                 UsedItem(e.pass_id, to_iso(e.at), e.gate, to_iso(e.expires_at)) for e in state.used
             ],
+            rebound=[ReboundItem(e.pass_id, e.jkt) for e in state.rebound],
+            proof_window_seconds=settings.proof_window_seconds,
             cursor=state.cursor,
         )
 

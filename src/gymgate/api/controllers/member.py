@@ -20,6 +20,7 @@ from gymgate.api.schemas import (
     ResendRequest,
     ResendResponse,
 )
+from gymgate.binding import device_key_for_issue
 from gymgate.clock import to_iso
 from gymgate.metrics import TOKENS_ISSUED
 from gymgate.qr import qr_data_url
@@ -48,6 +49,8 @@ class MemberController(Controller):
             dev_mode=settings.dev_mode,
             payment_provider="stripe" if settings.payment_provider == "stripe" else "mock",
             wallets=runtime.wallet_passes.offered(),
+            pass_binding=settings.binding_mode,
+            proof_window_seconds=settings.proof_window_seconds,
         )
         return Response(body, headers={"Cache-Control": "no-cache"})
 
@@ -60,9 +63,15 @@ class MemberController(Controller):
     async def by_link(
         self, data: JSONBody[OpenLinkRequest], runtime: NamedDependency[Runtime]
     ) -> Response[LinkedPassResponse]:
-        """The same pass as /generate_qr gives (same pass_id, one entry), on any device."""
+        """The same pass as /generate_qr gives (same pass_id, one entry), on any device.
+
+        With `device_key`, the pass is bound to that phone: opening the link on a new phone
+        moves the pass there (409 once it has let someone in).
+        """
+        device = device_key_for_issue(data.device_key)
+        runtime.passes.require_binding_mode(device)
         linked = await runtime.pass_links.open(data.link)
-        issued = await runtime.passes.issue(linked.payment_id)
+        issued = await runtime.passes.issue(linked.payment_id, device)
         TOKENS_ISSUED.inc()
         status = await runtime.passes.status(issued.pass_id)
         body = LinkedPassResponse(
@@ -70,8 +79,10 @@ class MemberController(Controller):
             pass_id=issued.pass_id,
             payment_id=linked.payment_id,
             expires_at=to_iso(issued.expires_at),
-            qr=qr_data_url(issued.token),
+            qr=None if issued.jkt else qr_data_url(issued.token),
             status=status.status,
+            server_time=issued.issued_at,
+            jkt=issued.jkt,
             holder=linked.holder,
             used_at=to_iso(status.used_at) if status.used_at else None,
             used_gate=status.used_gate,

@@ -9,11 +9,18 @@ from litestar.params import FromPath, JSONBody
 
 from gymgate.api.responses import JsonOrImageOperation, errors
 from gymgate.api.schemas import GenerateQrRequest, GenerateQrResponse, PassStatusResponse
+from gymgate.binding import device_key_for_issue
 from gymgate.clock import to_iso
+from gymgate.errors import InvalidInput
 from gymgate.metrics import TOKENS_ISSUED
 from gymgate.runtime import Runtime
 
 __all__ = ["PassController"]
+
+IMAGES_ARE_PLAIN = (
+    "a pass bound to a phone is shown by that phone's page, with a proof that changes every "
+    "few seconds; a png or svg picture cannot carry it: ask for format json with device_key"
+)
 
 
 class PassController(Controller):
@@ -37,8 +44,15 @@ class PassController(Controller):
         data: JSONBody[GenerateQrRequest],
         runtime: NamedDependency[Runtime],
     ) -> Response[GenerateQrResponse | bytes]:
-        """Re-generating re-signs the same pass: same pass_id, same expiry, one entry."""
-        issued = await runtime.passes.issue(data.payment_id)
+        """Re-generating re-signs the same pass: same pass_id, same expiry, one entry.
+
+        With `device_key` the pass is bound to that phone (a different key moves it there);
+        the phone shows token~time~signature, so no image is drawn here.
+        """
+        device = device_key_for_issue(data.device_key)
+        if data.format != "json" and (device or runtime.settings.binding_mode == "device"):
+            raise InvalidInput(IMAGES_ARE_PLAIN)
+        issued = await runtime.passes.issue(data.payment_id, device)
         TOKENS_ISSUED.inc()
         headers = {"Cache-Control": "no-store"}
         if data.format == "png":
@@ -51,7 +65,9 @@ class PassController(Controller):
             token=issued.token,
             pass_id=issued.pass_id,
             expires_at=to_iso(issued.expires_at),
-            qr=await runtime.qr.data_url(issued.token),
+            qr=None if issued.jkt else await runtime.qr.data_url(issued.token),
+            server_time=issued.issued_at,
+            jkt=issued.jkt,
         )
         return Response(body, media_type=MediaType.JSON, headers=headers)
 
@@ -70,4 +86,5 @@ class PassController(Controller):
             expires_at=to_iso(found.expires_at),
             used_at=to_iso(found.used_at) if found.used_at else None,
             used_gate=found.used_gate,
+            jkt=found.jkt,
         )
