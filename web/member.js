@@ -647,7 +647,7 @@ function start() {
   refreshAll();
   if ("serviceWorker" in navigator) {
     // Keeps the page itself loadable offline; the passes are already in localStorage.
-    navigator.serviceWorker.register("/sw.js").catch(() => {});
+    navigator.serviceWorker.register("/sw.js?page=member").catch(() => {});
   }
 }
 

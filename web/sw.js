@@ -1,22 +1,52 @@
-// Service worker of the member page: network first, the last good copy when offline, so a
-// phone that lost its signal in the gym lobby still opens its pass. Only the member page's
-// own files are handled; API calls and the other pages go straight to the network.
-const CACHE = "gymgate-member-v2";
-const SHELL = [
-  "/",
-  "/common.css",
-  "/member.css",
-  "/common.js",
-  "/member.js",
-  "/wallet.js",
-  "/binding.js",
-  "/livecode.js",
-  "/qrdraw.js",
-];
-// Loaded only where passes are bound to phones: a copy missing (no `make web-assets`) must
-// not keep the rest of the page from working offline.
-const OPTIONAL = ["/vendor/qrcode.js"];
+// The pages' service worker: network first, the last good copy when offline. A phone that lost
+// its signal in the gym lobby still opens its pass; a scanner reloaded during an outage still
+// starts and decides from the gate's own data. Registered once per page, as
+// `/sw.js?page=member` (scope `/`) and `/sw.js?page=scan` (scope `/scan`): each registration
+// handles only its own page's files and cache; API calls go straight to the network.
+const PAGES = {
+  member: {
+    files: [
+      "/",
+      "/common.css",
+      "/member.css",
+      "/common.js",
+      "/member.js",
+      "/wallet.js",
+      "/binding.js",
+      "/livecode.js",
+      "/qrdraw.js",
+    ],
+    // Loaded only where passes are bound to phones: a copy missing (no `make web-assets`)
+    // must not keep the rest of the page from working offline.
+    optional: ["/vendor/qrcode.js"],
+  },
+  scan: {
+    files: [
+      "/scan",
+      "/common.css",
+      "/common.js",
+      "/scan/scan.css",
+      "/scan/scan.js",
+      "/scan/decoder.js",
+      "/scan/enroll.js",
+      "/scan/feedback.js",
+      "/scan/gatelink.js",
+      "/scan/gatestate.js",
+      "/scan/proof.js",
+      "/scan/verify.js",
+      "/scan/words.js",
+      "/vendor/jsQR.js",
+    ],
+    optional: [],
+  },
+};
+const PAGE = new URL(self.location.href).searchParams.get("page") === "scan" ? "scan" : "member";
+const { files: SHELL, optional: OPTIONAL } = PAGES[PAGE];
 const PAGE_FILES = [...SHELL, ...OPTIONAL];
+const PREFIX = `gymgate-${PAGE}-`;
+const CACHE = `${PREFIX}v3`;
+// One key per file: "/index.html" is "/", "/scan/" and "/scan/index.html" are "/scan".
+const ALIASES = { "/index.html": "/", "/scan/": "/scan", "/scan/index.html": "/scan" };
 
 self.addEventListener("install", (event) => {
   event.waitUntil(
@@ -30,10 +60,11 @@ self.addEventListener("install", (event) => {
 });
 
 self.addEventListener("activate", (event) => {
+  const stale = (name) => name !== CACHE && name.startsWith(PREFIX); // never the other page's
   event.waitUntil(
     caches
       .keys()
-      .then((names) => Promise.all(names.filter((n) => n !== CACHE).map((n) => caches.delete(n))))
+      .then((names) => Promise.all(names.filter(stale).map((n) => caches.delete(n))))
       .then(() => self.clients.claim()),
   );
 });
@@ -41,7 +72,7 @@ self.addEventListener("activate", (event) => {
 self.addEventListener("fetch", (event) => {
   const url = new URL(event.request.url);
   if (event.request.method !== "GET" || url.origin !== self.location.origin) return;
-  const key = url.pathname === "/index.html" ? "/" : url.pathname;
+  const key = ALIASES[url.pathname] || url.pathname;
   if (!PAGE_FILES.includes(key)) return;
   event.respondWith(
     fetch(event.request)

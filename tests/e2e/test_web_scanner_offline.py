@@ -210,3 +210,29 @@ def test_a_busy_server_is_not_checked_scan_again_not_a_deny(
     expect(page.locator("#decision-detail")).to_have_text("The server is busy. Scan again.")
     newest(page, "unavailable", "Not checked: scan again")
     assert audit(web_server) == []
+
+
+def test_a_scanner_reloaded_while_the_server_is_down_still_starts_and_decides(
+    page: Page, web_server: LiveServer, screenshot: Screenshot
+) -> None:
+    secret = add_gate(web_server, "front-door")
+    issued = new_pass(web_server)
+    set_up_gate(page, secret)
+    page.reload()  # the second load comes through the page's service worker, which keeps it
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
+
+    web_server.stop()  # the server is gone: only the browser's copies are left
+    page.reload()
+    expect(page.locator("#scanner")).to_be_visible()
+    scan(page, issued["token"])
+    shown(page, "allow", "offline")
+    expect(page.locator("#connection")).to_contain_text("1 offline decision to upload")
+    screenshot(page, "scan-reloaded-offline-phone")
+
+    web_server.start()
+    page.evaluate("() => window.dispatchEvent(new Event('online'))")
+    expect(page.locator("#connection")).not_to_contain_text("to upload")
+    rows = audit(web_server)
+    assert [(row["result"], row["pass_id"], row["mode"]) for row in rows] == [
+        ("allow", issued["pass_id"], "offline")
+    ]

@@ -488,6 +488,10 @@ function start() {
   gate = saved && saved.name && saved.secret && !looksLikeToken(saved.secret) ? saved : null;
   if (gate) begin();
   else showSetup();
+  if ("serviceWorker" in navigator) {
+    // Keeps the page loadable through an outage: a reload then still decides offline.
+    navigator.serviceWorker.register("/sw.js?page=scan", { scope: "/scan" }).catch(() => {});
+  }
 }
 
 start();
