@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import weakref
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -285,3 +286,29 @@ def camera_video(png: bytes, directory: Path) -> Path:
         timeout=60,
     )
     return video
+
+
+@contextmanager
+def camera_scanner(
+    playwright: Playwright, server: LiveServer, picture: bytes, directory: Path, secret: str
+) -> Iterator[Page]:
+    """The scanner page on a desktop whose (fake) camera films `picture`, set up by hand as
+    gate front-door with `secret`: a browser of its own, closed afterwards."""
+    video = camera_video(picture, directory)
+    desk = launch(
+        playwright,
+        "--use-fake-device-for-media-stream",
+        "--use-fake-ui-for-media-stream",
+        f"--use-file-for-fake-video-capture={video}",
+    )
+    try:
+        context = new_context(desk, server, DESKTOP)
+        context.grant_permissions(["camera"])
+        page = context.new_page()
+        page.goto("/scan")
+        page.fill("#gate-name", "front-door")
+        page.fill("#gate-secret", secret)
+        page.keyboard.press("Enter")
+        yield page
+    finally:
+        desk.close()

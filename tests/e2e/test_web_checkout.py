@@ -15,11 +15,9 @@ from testkit.live_server import LiveServer, free_port
 from testkit.smtp import SmtpInbox, links_in
 
 from tests.e2e.conftest import (
-    DESKTOP,
     add_gate,
     audit,
-    camera_video,
-    launch,
+    camera_scanner,
     live_server_on_sqlite,
     new_context,
 )
@@ -152,26 +150,12 @@ def test_a_newcomer_pays_opens_the_emailed_link_elsewhere_and_gets_in_once(
     screenshot(second, "journey-2-emailed-link-phone")
 
     # The scanner's camera sees exactly what the second phone shows.
-    video = camera_video(second.locator("#pass-qr").screenshot(), tmp_path)
-    desk = launch(
-        playwright,
-        "--use-fake-device-for-media-stream",
-        "--use-fake-ui-for-media-stream",
-        f"--use-file-for-fake-video-capture={video}",
-    )
-    try:
-        scanner_context = new_context(desk, server, DESKTOP)
-        scanner_context.grant_permissions(["camera"])
-        scanner = scanner_context.new_page()
-        scanner.goto("/scan")
-        scanner.fill("#gate-name", "front-door")
-        scanner.fill("#gate-secret", add_gate(server, "front-door"))
-        scanner.keyboard.press("Enter")
+    picture = second.locator("#pass-qr").screenshot()
+    secret = add_gate(server, "front-door")
+    with camera_scanner(playwright, server, picture, tmp_path, secret) as scanner:
         expect(scanner.locator("#verdict")).to_have_text("ALLOW")
         expect(scanner.locator("#decision")).to_contain_text("Ana")
         screenshot(scanner, "journey-3-scanner-allow-desktop")
-    finally:
-        desk.close()
 
     for member in (second, phone):
         expect(member.locator("#pass-state")).to_contain_text("Used at")

@@ -15,10 +15,8 @@ from tests.e2e.conftest import (
     DESKTOP,
     add_gate,
     audit,
-    camera_video,
+    camera_scanner,
     csp_violations,
-    launch,
-    new_context,
     new_pass,
     qr_png,
     remember,
@@ -55,22 +53,9 @@ def test_a_pass_held_to_the_camera_is_admitted_once_then_already_used(
 ) -> None:
     secret = add_gate(web_server, "front-door")
     issued = new_pass(web_server)
-    video = camera_video(qr_png(web_server, issued["payment_id"]), tmp_path)
-    browser = launch(
-        playwright,
-        "--use-fake-device-for-media-stream",
-        "--use-fake-ui-for-media-stream",
-        f"--use-file-for-fake-video-capture={video}",
-    )
-    try:
-        context = new_context(browser, web_server, DESKTOP)
-        context.grant_permissions(["camera"])
-        page = context.new_page()
-        page.goto("/scan")
-        page.fill("#gate-name", "front-door")
-        page.fill("#gate-secret", secret)
-        page.keyboard.press("Enter")
-
+    picture = qr_png(web_server, issued["payment_id"])
+    with camera_scanner(playwright, web_server, picture, tmp_path, secret) as page:
+        context = page.context
         expect(page.locator("#decision")).to_have_attribute("data-result", "allow")
         expect(page.locator("#verdict")).to_have_text("ALLOW")
         screenshot(page, "scan-allow-desktop")
@@ -97,8 +82,6 @@ def test_a_pass_held_to_the_camera_is_admitted_once_then_already_used(
         decision(again, "deny", "Already used at")
         assert [row["reason"] for row in audit(web_server)] == ["already_used", None]
         assert csp_violations(context) == []  # camera, worker and jsQR within the policy
-    finally:
-        browser.close()
 
 
 def test_keyboard_wedge_codes_are_checked_and_junk_is_not_a_pass(
