@@ -2,6 +2,9 @@
 
 BENCH_SECONDS sets the length of each wrk run (default 10, the issue's minimum) and
 BENCH_INPROC_SECONDS the length of each in-process loop (default 3).
+
+`python -m benchmarks B` runs only the bound-pass figures (B, with the F1 floor they are
+measured against).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks.bound import measure as measure_bound
 from benchmarks.floors import ed25519_verifies, pyjwt_decodes, write_transactions
 from benchmarks.gate import GateRun, load_floor, load_gate
 from benchmarks.isolation_report import isolation_figures, rate_figures
@@ -45,14 +49,7 @@ def floors(report: Report, workspace: Workspace, backends: dict[str, str]) -> No
     _, token = workspace.tokens(1)[0]
     public_key = workspace.keyset.entries[0].public_key
     step("F1/F2 signature floors")
-    report.add(
-        Figure(
-            "F1",
-            "raw Ed25519 verifies/s (cryptography)",
-            ed25519_verifies(token, public_key, INPROC_SECONDS),
-            "/s",
-        )
-    )
+    ed25519_floor(report, workspace)
     report.add(
         Figure(
             "F2",
@@ -67,6 +64,57 @@ def floors(report: Report, workspace: Workspace, backends: dict[str, str]) -> No
         report.add(
             Figure(f"F3.{backend}", f"used-pass + audit transactions/s, {backend}", per_s, "/s")
         )
+
+
+def ed25519_floor(report: Report, workspace: Workspace) -> None:
+    _, token = workspace.tokens(1)[0]
+    public_key = workspace.keyset.entries[0].public_key
+    report.add(
+        Figure(
+            "F1",
+            "raw Ed25519 verifies/s (cryptography)",
+            ed25519_verifies(token, public_key, INPROC_SECONDS),
+            "/s",
+        )
+    )
+
+
+def bound_figures(report: Report, workspace: Workspace) -> None:
+    step("B passes bound to a phone: QR version, proof cost in the in-process pipeline")
+    measured = measure_bound(workspace, INPROC_SECONDS)
+    for curve, version, target in (
+        ("ed25519", measured.qr_version_ed25519, 17),
+        ("p256", measured.qr_version_p256, None),
+    ):
+        report.add(
+            Figure(
+                f"B.qr_version.{curve}",
+                f"bound pass code (token~ts~sig), {curve} phone: QR version at EC M",
+                version,
+                "",
+                f"<= {target}" if target else "",
+                version <= target if target else None,
+            )
+        )
+    plain, bound = measured.plain_per_s, measured.bound_per_s
+    verify = measured.verify_per_s
+    report.add(Figure("B.plain_per_s", "in-process decisions/s, plain passes", plain, "/s"))
+    report.add(Figure("B.bound_per_s", "  the same, bound passes (in turn)", bound, "/s"))
+    report.add(
+        Figure("B.verify_per_s", "  raw Ed25519 verifies/s (F1's call, in turn)", verify, "/s")
+    )
+    cost = ratio(plain, bound)
+    allowed = 1 + plain / verify  # one more Ed25519 verify per decision
+    report.add(
+        Figure(
+            "B.proof_cost",
+            "  plain/bound decisions/s (1 = free)",
+            cost,
+            "x",
+            f"<= 1 + plain/verify = {allowed:.2f}",
+            None if cost is None else cost <= allowed,
+        )
+    )
 
 
 def hello_floor(report: Report, workspace: Workspace) -> None:
@@ -257,7 +305,21 @@ def _gate_figures(report: Report, key: str, backend: str, run: GateRun) -> None:
             report.notes.append(f"{name}: {load.errors} wrk errors or non-2xx answers")
 
 
+def only_bound() -> None:
+    """`python -m benchmarks B`: F1 and the B figures, nothing else (no wrk, no Postgres)."""
+    report = Report()
+    with tempfile.TemporaryDirectory(prefix="gymgate-bench-") as scratch:
+        workspace = Workspace(Path(scratch))
+        step("F1 Ed25519 floor")
+        ed25519_floor(report, workspace)
+        bound_figures(report, workspace)
+    print(report.table())
+
+
 def main() -> None:
+    if sys.argv[1:] == ["B"]:
+        only_bound()
+        return
     started = time.perf_counter()
     require_wrk()
     report = Report()
@@ -281,6 +343,7 @@ def main() -> None:
                 **({"postgres": postgres.url} if postgres else {}),
             }
             pipeline(report, workspace, backends, fresh)
+            bound_figures(report, workspace)
             hello_floor(report, workspace)
             essential_floor(report, workspace)
             for backend in backends:

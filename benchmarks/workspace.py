@@ -13,6 +13,7 @@ from pathlib import Path
 import asyncpg
 from testkit.databases import PostgresDatabase, sqlite_url
 
+from gymgate.binding import DeviceKey
 from gymgate.clock import SystemClock
 from gymgate.ids import new_id
 from gymgate.keystore import KeySet, KeyStore
@@ -78,16 +79,20 @@ class Workspace:
         now = int(time.time())
         while len(self._tokens) < count:
             pass_id = new_id()
-            token = issue_token(
-                self.keyset,
-                issuer="gymgate",
-                pass_id=pass_id,
-                user_id=new_id(),
-                issued_at=now,
-                expires_at=now + 24 * 3600,
-            )
-            self._tokens.append((pass_id, token))
+            self._tokens.append((pass_id, self.issue(pass_id, now)))
         return self._tokens[:count]
+
+    def issue(self, pass_id: str, now: int, device: DeviceKey | None = None) -> str:
+        """A day's pass issued `now`, signed by the workspace's key (bound to `device`)."""
+        return issue_token(
+            self.keyset,
+            issuer="gymgate",
+            pass_id=pass_id,
+            user_id=new_id(),
+            issued_at=now,
+            expires_at=now + 24 * 3600,
+            device=device,
+        )
 
     def new_tokens(self, count: int) -> list[tuple[str, str]]:
         """`count` passes never handed out by `tokens` or `new_tokens` before."""

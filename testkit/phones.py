@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from gymgate.binding import device_key, proof_message, scanned_text
 
-__all__ = ["Phone"]
+__all__ = ["Curve", "Phone"]
 
 Curve = Literal["Ed25519", "P-256"]
 

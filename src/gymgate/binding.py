@@ -24,7 +24,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -77,6 +76,7 @@ _MEMBERS: dict[KeyType, tuple[str, ...]] = {
     "Ed25519": ("crv", "kty", "x"),
     "P-256": ("crv", "kty", "x", "y"),
 }
+_MEMBER_SETS = {curve: frozenset(members) for curve, members in _MEMBERS.items()}
 _KTY: dict[KeyType, str] = {"Ed25519": "OKP", "P-256": "EC"}
 # WebCrypto's exportKey("jwk") adds these; they say nothing about the key, so issuance
 # drops them rather than refusing a browser's own export.
@@ -125,14 +125,13 @@ def device_key(jwk: Any) -> DeviceKey:
     Only Ed25519 (OKP) and P-256 (EC) public keys, with exactly their members: a private
     key, another curve, or an extra member is refused, so one key has one thumbprint.
     """
-    if not isinstance(jwk, Mapping) or not all(isinstance(v, str) for v in jwk.values()):
+    if type(jwk) is not dict or not all(type(v) is str for v in jwk.values()):
         raise ValueError("a device key must be a JSON object of strings (a public JWK)")
     if "d" in jwk:
         raise ValueError("that is a private key: send only the public part")
     curve = _curve_of(jwk)
-    expected = set(_MEMBERS[curve])
-    if set(jwk) != expected:
-        raise ValueError(f"a {curve} device key has exactly the members {sorted(expected)}")
+    if jwk.keys() != _MEMBER_SETS[curve]:
+        raise ValueError(f"a {curve} device key has exactly the members {_MEMBERS[curve]}")
     coordinates = [jwk[name] for name in ("x", "y") if name in jwk]
     if not all(_COORDINATE.fullmatch(value) for value in coordinates):
         raise ValueError("the key's coordinates are not 32 bytes of canonical base64url")
@@ -147,7 +146,7 @@ def device_key_for_issue(jwk: Any | None) -> DeviceKey | None:
     extras dropped, anything wrong an InvalidInput (a 400)."""
     if jwk is None:
         return None
-    if isinstance(jwk, Mapping):
+    if type(jwk) is dict:
         jwk = {name: value for name, value in jwk.items() if name not in _EXPORT_EXTRAS}
     try:
         return device_key(jwk)
@@ -160,7 +159,7 @@ def device_key_of_claims(claims: Mapping[str, Any]) -> DeviceKey | None:
     if "cnf" not in claims:
         return None
     cnf = claims["cnf"]
-    if not isinstance(cnf, Mapping) or set(cnf) != {"jwk"}:
+    if type(cnf) is not dict or cnf.keys() != {"jwk"}:
         raise TokenRejected("invalid_claims", "cnf must hold exactly one jwk")
     try:
         return device_key(cnf["jwk"])
@@ -178,9 +177,12 @@ def moved_away(current_jkt: str | None, token_jkt: str | None) -> bool:
 
 
 def thumbprint(members: Mapping[str, str]) -> str:
-    """RFC 7638: SHA-256 of the required members in order, no whitespace, base64url."""
-    text = json.dumps(dict(sorted(members.items())), separators=(",", ":"))
-    return _b64encode(hashlib.sha256(text.encode()).digest())
+    """RFC 7638: SHA-256 of the required members in order, no whitespace, base64url.
+
+    Written out rather than by json.dumps (a third of a key's parsing time): `device_key`
+    has checked that every value is base64url or a fixed name, so none needs escaping."""
+    text = ",".join(f'"{name}":"{members[name]}"' for name in sorted(members))
+    return _b64encode(hashlib.sha256(f"{{{text}}}".encode()).digest())
 
 
 def split_scan(text: str) -> ScannedCode:

@@ -179,6 +179,9 @@ async def test_opening_the_emailed_link_on_a_new_phone_moves_the_pass_there(
     assert (await scan(client, gate_secret, fresh))["status"] == "allow"
     late = await client.post("/passes/by-link", json={"link": secret, "device_key": old.jwk})
     assert late.status_code == 409
+    plain = await client.post("/passes/by-link", json={"link": secret})
+    assert plain.status_code == 400
+    assert "binds passes to the member's phone" in plain.json()["detail"]
 
 
 async def test_a_gym_that_binds_passes_refuses_a_plain_one(client: Client) -> None:

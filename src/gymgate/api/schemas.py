@@ -151,7 +151,12 @@ class PassStatusResponse(Struct, omit_defaults=True):
 class VerifyRequest(Struct):
     # Any, not str: a token of the wrong type is still an attempt, audited before the 400.
     token: Annotated[
-        Any, Meta(description="the pass token (a string)", examples=["eyJhbGciOi..."])
+        Any,
+        Meta(
+            description="what was scanned (a string): a pass token, or a bound pass's "
+            "token~time~signature",
+            examples=["eyJhbGciOi..."],
+        ),
     ] = None
     gate: (
         Annotated[str, Meta(max_length=64, description="informational; the secret names the gate")]

@@ -50,7 +50,8 @@ class PassController(Controller):
         the phone shows token~time~signature, so no image is drawn here.
         """
         device = device_key_for_issue(data.device_key)
-        if data.format != "json" and (device or runtime.settings.binding_mode == "device"):
+        runtime.passes.require_binding_mode(device)
+        if data.format != "json" and device is not None:
             raise InvalidInput(IMAGES_ARE_PLAIN)
         issued = await runtime.passes.issue(data.payment_id, device)
         TOKENS_ISSUED.inc()
