@@ -11,9 +11,9 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Row, func, or_, select
 
-from gymgate.models import AuditEvent, User
+from gymgate.models import AuditEvent, AuditHourly, User
+from gymgate.services.audit_counts import audit_counts
 from gymgate.storage import Storage
-from gymgate.storage.functions import utc_hour
 from gymgate.vocabulary import Conflict, DecisionMode, DenyReason, Result
 
 __all__ = ["AuditFilter", "AuditLog", "AuditPage", "AuditSummary", "Entry", "EntryPage"]
@@ -37,19 +37,26 @@ class AuditFilter:
     until: datetime | None = None  # exclusive
 
     def conditions(self) -> list[ColumnElement[bool]]:
-        conditions: list[ColumnElement[bool]] = []
-        if self.result is not None:
-            conditions.append(AuditEvent.result == self.result)
-        if self.reason is not None:
-            conditions.append(AuditEvent.reason == self.reason)
-        if self.gate is not None:
-            conditions.append(AuditEvent.gate == self.gate)
+        conditions = self.kind_conditions(AuditEvent)
         if self.pass_id is not None:
             conditions.append(AuditEvent.pass_id == self.pass_id)
         if self.since is not None:
             conditions.append(AuditEvent.at >= self.since)
         if self.until is not None:
             conditions.append(AuditEvent.at < self.until)
+        return conditions
+
+    def kind_conditions(
+        self, table: type[AuditEvent] | type[AuditHourly]
+    ) -> list[ColumnElement[bool]]:
+        """The result, reason and gate conditions, on audit rows or their hourly counts."""
+        conditions: list[ColumnElement[bool]] = []
+        if self.result is not None:
+            conditions.append(table.result == self.result)
+        if self.reason is not None:
+            conditions.append(table.reason == self.reason)
+        if self.gate is not None:
+            conditions.append(table.gate == self.gate)
         return conditions
 
 
@@ -112,36 +119,23 @@ class AuditLog:
 
     async def summary(self, where: AuditFilter) -> AuditSummary:
         """Counts by result, deny reason and gate, and the offline double entries; e.g. for
-        today's totals on the operator page. The ix_audit_events_range_totals index (at,
-        result, reason, gate, conflict) answers a time range from the index alone."""
-        query = (
-            select(
-                AuditEvent.result,
-                AuditEvent.reason,
-                AuditEvent.gate,
-                AuditEvent.conflict.is_not(None),
-                func.count(),
-            )
-            .where(*where.conditions())
-            .group_by(
-                AuditEvent.result,
-                AuditEvent.reason,
-                AuditEvent.gate,
-                AuditEvent.conflict.is_not(None),
-            )
-        )
+        today's totals on the operator page. From the hourly rollup plus the few rows it
+        has not counted yet (gymgate.services.audit_counts), not a scan of every row."""
         by_result: dict[str, int] = {}
         by_reason: dict[str, int] = {}
         by_gate: dict[str, int] = {}
         conflicts = 0
-        async with self._reports, self._storage.reading() as session:
-            for result, reason, gate, conflicted, count in await session.execute(query):
-                by_result[result] = by_result.get(result, 0) + count
-                by_gate[gate] = by_gate.get(gate, 0) + count
-                if reason is not None:
-                    by_reason[reason] = by_reason.get(reason, 0) + count
-                if conflicted and result == "allow":
-                    conflicts += count
+        async with self._reports:
+            counted = await audit_counts(
+                self._storage, where, ("result", "reason", "gate", "conflict")
+            )
+        for result, reason, gate, conflict, count in counted:
+            by_result[result] = by_result.get(result, 0) + count
+            by_gate[gate] = by_gate.get(gate, 0) + count
+            if reason is not None:
+                by_reason[reason] = by_reason.get(reason, 0) + count
+            if conflict is not None and result == "allow":
+                conflicts += count
         return AuditSummary(sum(by_result.values()), by_result, by_reason, by_gate, conflicts)
 
     async def entries(
@@ -183,14 +177,9 @@ class AuditLog:
 
     async def hourly_counts(self, where: AuditFilter) -> list[tuple[str, str, int]]:
         """(UTC hour 'YYYY-MM-DD HH', result, count) for the matching events."""
-        hour = utc_hour(AuditEvent.at)
-        query = (
-            select(hour, AuditEvent.result, func.count())
-            .where(*where.conditions())
-            .group_by(hour, AuditEvent.result)
-        )
-        async with self._storage.reading() as session:
-            return [(h, r, n) for h, r, n in await session.execute(query)]
+        async with self._reports:
+            counted = await audit_counts(self._storage, where, ("hour", "result"))
+        return [(hour, result, count) for hour, result, count in counted]
 
     async def export(self, where: AuditFilter) -> AsyncIterator[Sequence[Row[Any]]]:
         """Every matching event, oldest first, in chunks: one short read per chunk (keyset
