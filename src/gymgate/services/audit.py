@@ -4,22 +4,22 @@ totals, who came in, and every matching row for an export."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, func, or_, select
+from sqlalchemy import ColumnElement, Select, func, or_, select
 
 from gymgate.models import AuditEvent, AuditHourly, User
 from gymgate.services.audit_counts import audit_counts
+from gymgate.services.audit_csv import csv_header, csv_line
+from gymgate.services.low_priority import LowPriority
 from gymgate.storage import Storage
+from gymgate.storage.functions import joined_in_order
 from gymgate.vocabulary import Conflict, DecisionMode, DenyReason, Result
 
 __all__ = ["AuditFilter", "AuditLog", "AuditPage", "AuditSummary", "Entry", "EntryPage"]
-
-# The columns an export writes, in order (the contract names at least these).
-EXPORT_COLUMNS = ("at", "gate", "result", "reason", "pass_id", "user_id", "mode", "conflict")
 
 # Whole-log reports (summaries) that may run at once. Fewer than the read connections a
 # backend keeps (4 on SQLite): the gate's own reads (its secret registry) always find one
@@ -103,6 +103,7 @@ class AuditLog:
         self._storage = storage
         self._export_chunk = export_chunk
         self._reports = asyncio.Semaphore(REPORTS_AT_ONCE)
+        self._exports = LowPriority()
 
     async def page(self, where: AuditFilter, *, limit: int, before: int | None) -> AuditPage:
         """Up to `limit` events, newest first, older than the `before` cursor if given."""
@@ -181,23 +182,34 @@ class AuditLog:
             counted = await audit_counts(self._storage, where, ("hour", "result"))
         return [(hour, result, count) for hour, result, count in counted]
 
-    async def export(self, where: AuditFilter) -> AsyncIterator[Sequence[Row[Any]]]:
-        """Every matching event, oldest first, in chunks: one short read per chunk (keyset
-        paging by id), so memory stays flat and no read is held open between chunks."""
-        columns = [getattr(AuditEvent, name) for name in EXPORT_COLUMNS]
+    async def export(self, where: AuditFilter) -> AsyncIterator[str]:
+        """Every matching event as CSV text, oldest first: the header, then one text per
+        chunk of rows. Each chunk is one short read (keyset paging by id), so memory stays
+        flat and no read is held open between chunks (a WAL checkpoint or the sweep never
+        waits on a download). The database writes and joins the lines
+        (gymgate.services.audit_csv), and exports take turns on a low-priority lane."""
+        yield csv_header()
         after = 0
         while True:
-            query = (
-                select(AuditEvent.id, *columns)
-                .where(AuditEvent.id > after, *where.conditions())
-                .order_by(AuditEvent.id)
-                .limit(self._export_chunk)
-            )
-            async with self._storage.reading() as session:
-                rows = (await session.execute(query)).all()
-            if not rows:
+            async with self._exports.turn(), self._storage.reading() as session:
+                chunk = _csv_chunk(where, after, self._export_chunk)
+                text, last, count = (await session.execute(chunk)).one()
+            if not count:
                 return
-            yield rows
-            if len(rows) < self._export_chunk:
+            yield text
+            if count < self._export_chunk:
                 return
-            after = rows[-1].id
+            after = last
+
+
+def _csv_chunk(where: AuditFilter, after: int, size: int) -> Select[str, Any, int]:
+    """(the CSV lines of the next `size` rows after id `after`, joined; their last id; how
+    many) as one row."""
+    rows = (
+        select(AuditEvent.id.label("id"), csv_line().label("line"))
+        .where(AuditEvent.id > after, *where.conditions())
+        .order_by(AuditEvent.id)
+        .limit(size)
+        .subquery()
+    )
+    return select(joined_in_order(rows.c.line, rows.c.id), func.max(rows.c.id), func.count())
