@@ -3,7 +3,6 @@ totals, who came in, and every matching row for an export."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -20,11 +19,6 @@ from gymgate.storage.functions import joined_in_order
 from gymgate.vocabulary import Conflict, DecisionMode, DenyReason, Result
 
 __all__ = ["AuditFilter", "AuditLog", "AuditPage", "AuditSummary", "Entry", "EntryPage"]
-
-# Whole-log reports (summaries) that may run at once. Fewer than the read connections a
-# backend keeps (4 on SQLite): the gate's own reads (its secret registry) always find one
-# free, however many operators ask for totals over a million rows.
-REPORTS_AT_ONCE = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,8 +96,10 @@ class AuditLog:
     def __init__(self, storage: Storage, *, export_chunk: int = 5000) -> None:
         self._storage = storage
         self._export_chunk = export_chunk
-        self._reports = asyncio.Semaphore(REPORTS_AT_ONCE)
-        self._exports = LowPriority()
+        # Summaries, series and export chunks take turns on one low-priority lane: one
+        # read at a time (the gate's own reads always find a read connection), and however
+        # many operators ask at once, reports use at most about half of one core.
+        self._reports = LowPriority()
 
     async def page(self, where: AuditFilter, *, limit: int, before: int | None) -> AuditPage:
         """Up to `limit` events, newest first, older than the `before` cursor if given."""
@@ -126,7 +122,7 @@ class AuditLog:
         by_reason: dict[str, int] = {}
         by_gate: dict[str, int] = {}
         conflicts = 0
-        async with self._reports:
+        async with self._reports.turn():
             counted = await audit_counts(
                 self._storage, where, ("result", "reason", "gate", "conflict")
             )
@@ -178,7 +174,7 @@ class AuditLog:
 
     async def hourly_counts(self, where: AuditFilter) -> list[tuple[str, str, int]]:
         """(UTC hour 'YYYY-MM-DD HH', result, count) for the matching events."""
-        async with self._reports:
+        async with self._reports.turn():
             counted = await audit_counts(self._storage, where, ("hour", "result"))
         return [(hour, result, count) for hour, result, count in counted]
 
@@ -187,11 +183,11 @@ class AuditLog:
         chunk of rows. Each chunk is one short read (keyset paging by id), so memory stays
         flat and no read is held open between chunks (a WAL checkpoint or the sweep never
         waits on a download). The database writes and joins the lines
-        (gymgate.services.audit_csv), and exports take turns on a low-priority lane."""
+        (gymgate.services.audit_csv), and each chunk waits its turn on the reports' lane."""
         yield csv_header()
         after = 0
         while True:
-            async with self._exports.turn(), self._storage.reading() as session:
+            async with self._reports.turn(), self._storage.reading() as session:
                 chunk = _csv_chunk(where, after, self._export_chunk)
                 text, last, count = (await session.execute(chunk)).one()
             if not count:

@@ -11,11 +11,11 @@ audit_events at that moment would say (tests/services/test_audit_counts.py compa
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+import functools
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
-from sqlalchemy import BigInteger, ColumnElement, cast, func, select, union_all
+from sqlalchemy import BigInteger, ColumnElement, bindparam, cast, func, select, union_all
 
 from gymgate.models import AuditEvent, AuditHourly, AuditRollupMark
 from gymgate.services.audit_rollup import MARK_ID, hour_of
@@ -33,26 +33,27 @@ Span = tuple[datetime | None, datetime | None]
 
 
 async def audit_counts(
-    storage: Storage, where: AuditFilter, by: Sequence[Column]
+    storage: Storage, where: AuditFilter, by: tuple[Column, ...]
 ) -> list[tuple[Any, ...]]:
     """(*by, count) rows for the events `where` selects: `hour` is the UTC hour as
     'YYYY-MM-DD HH' (utc_hour), reason and conflict are None when absent."""
     async with storage.reading(snapshot=True) as session:
         mark = 0
         if where.pass_id is None:  # the rollup does not keep pass ids: count those live
-            mark = (
-                await session.scalar(
-                    select(AuditRollupMark.rolled_through).where(AuditRollupMark.id == MARK_ID)
-                )
-                or 0
-            )
-        return [tuple(row) for row in await session.execute(_query(where, by, mark))]
+            mark = await session.scalar(_MARK) or 0
+        query = _query(where, by, rolled=mark > 0)
+        return [tuple(row) for row in await session.execute(query, {"mark": mark})]
 
 
-def _query(where: AuditFilter, by: Sequence[Column], mark: int) -> Any:
-    """One statement: the parts below, added up per `by`."""
+_MARK = select(AuditRollupMark.rolled_through).where(AuditRollupMark.id == MARK_ID)
+
+
+@functools.lru_cache(maxsize=256)  # an operator page asks the same few again and again
+def _query(where: AuditFilter, by: tuple[Column, ...], *, rolled: bool) -> Any:
+    """One statement: the parts below, added up per `by`; the mark is a parameter."""
+    mark = bindparam("mark", type_=BigInteger)
     parts = [_live(where, by, AuditEvent.id > mark, tail=True)]
-    if mark:
+    if rolled:
         whole, edges = _split(where.since, where.until)
         if whole is not None:
             parts.append(_rolled(where, by, whole))
@@ -88,7 +89,7 @@ def _ceil_hour(when: datetime) -> datetime:
 
 
 def _live(
-    where: AuditFilter, by: Sequence[Column], *extra: ColumnElement[bool], tail: bool = False
+    where: AuditFilter, by: tuple[Column, ...], *extra: ColumnElement[bool], tail: bool = False
 ) -> Any:
     table: dict[Column, Any] = {
         "hour": utc_hour(AuditEvent.at),
@@ -108,7 +109,7 @@ def _live(
     return query.with_hint(AuditEvent, "NOT INDEXED", "sqlite") if tail else query
 
 
-def _rolled(where: AuditFilter, by: Sequence[Column], hours: Span) -> Any:
+def _rolled(where: AuditFilter, by: tuple[Column, ...], hours: Span) -> Any:
     table: dict[Column, Any] = {
         "hour": utc_hour(AuditHourly.hour),
         "result": AuditHourly.result,

@@ -1,10 +1,11 @@
-"""A lane for bulk work that must not crowd out the gate: one turn at a time, then a rest.
+"""A lane for bulk reads that must not crowd out the gate: one turn at a time, then a rest.
 
-A CSV export of a million rows is a few seconds of a database thread's CPU. Four of them at
-once would take both cores of a small server and the gate, sharing the machine, would wait
-for a core. On the lane, exports take turns chunk by chunk (one reads at a time, however
-many downloads are open), and after each turn the lane rests as long as the turn took: bulk
-work gets at most half of one core, and the gate always finds one free.
+A CSV export of a million rows is seconds of a database thread's CPU, and a flood of audit
+summaries is hundreds of small reads a second. Left alone, they would take both cores of a
+small server and the gate, sharing the machine, would wait for one. On the lane, reports
+take turns (one read at a time, however many operators ask), and after each turn the lane
+rests as long as the turn took: reports get at most about half of one core, and the gate
+always finds one free. The rest grows with the machine's load, since turns then take longer.
 """
 
 from __future__ import annotations
