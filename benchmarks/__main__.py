@@ -1,8 +1,8 @@
 """`python -m benchmarks` (`make bench`): run every figure, print the table and a JSON line.
 
 BENCH_SECONDS sets the length of each wrk run (default 10, the issue's minimum) and
-BENCH_INPROC_SECONDS the length of each in-process loop (default 3).
-
+BENCH_INPROC_SECONDS the length of each in-process loop (default 3); BENCH_ONLY runs a subset
+(see benchmarks.only), e.g. BENCH_ONLY=I.summary.
 `python -m benchmarks B` runs only the bound-pass figures (B, with the F1 floor they are
 measured against).
 """
@@ -21,11 +21,12 @@ from benchmarks.floors import ed25519_verifies, pyjwt_decodes, write_transaction
 from benchmarks.gate import GateRun, load_floor, load_gate
 from benchmarks.isolation_report import isolation_figures, rate_figures
 from benchmarks.issuance import load_issuance
-from benchmarks.latency import isolation, rate_latencies
+from benchmarks.latency import FLOOD_KINDS, isolation, rate_latencies
 from benchmarks.loadgen import Load, require_wrk, wrk
 from benchmarks.offline import measure as measure_offline
+from benchmarks.only import wanted
 from benchmarks.pipeline import verify_pipeline
-from benchmarks.preload import preload_postgres, preload_sqlite
+from benchmarks.preload import preload_postgres, preload_sqlite, roll_up
 from benchmarks.report import Figure, Report, at_least, at_most, ratio
 from benchmarks.servers import hello_server
 from benchmarks.workspace import Workspace, bench_postgres
@@ -39,6 +40,10 @@ M2_RATIO_TARGET = {"sqlite": 0.6, "postgres": 0.4}
 M2_P99_TARGET_MS = {"sqlite": 5.0}
 # "Throttling on" for T: the default-on limiter with a budget the benchmark never reaches.
 RATE_LIMIT_ON = 100_000_000
+
+
+class _Done(Exception):
+    """The steps BENCH_ONLY selected have run."""
 
 
 def step(message: str) -> None:
@@ -335,30 +340,45 @@ def main() -> None:
             backends = {"sqlite": workspace.fresh_sqlite("f3")}
             if postgres is not None:
                 backends["postgres"] = postgres.url
-            floors(report, workspace, backends)
+            if wanted("F1") or wanted("F2") or wanted("F3") or wanted("M1"):
+                floors(report, workspace, backends)
             if postgres is not None:
                 postgres.empty()
             fresh = {
                 "sqlite": workspace.fresh_sqlite("m1"),
                 **({"postgres": postgres.url} if postgres else {}),
             }
-            pipeline(report, workspace, backends, fresh)
-            bound_figures(report, workspace)
-            hello_floor(report, workspace)
-            essential_floor(report, workspace)
+            if wanted("M1"):
+                pipeline(report, workspace, backends, fresh)
+            if wanted("B"):
+                bound_figures(report, workspace)
+            if wanted("F4") or wanted("M2"):
+                hello_floor(report, workspace)
+            if wanted("F5") or wanted("P1"):
+                essential_floor(report, workspace)
             for backend in backends:
+                if not (wanted(f"M2.{backend}") or wanted("P1") or wanted("P6")):
+                    continue
                 step(f"M2 /verify on {backend}: allows, then all-denies")
                 url = workspace.fresh_sqlite("m2") if backend == "sqlite" else postgres.url  # type: ignore[union-attr]
                 prepare = postgres.empty if backend == "postgres" else None  # type: ignore[union-attr]
                 run = load_gate(workspace, url, SECONDS, name=f"m2-{backend}", prepare=prepare)
                 _gate_figures(report, "M2", backend, run)
                 rss.append(run.rss_mb)
-            verify_share_figures(report)
-            offline_figures(report, workspace)
-            throttle_cost(report, workspace)
-            step("P2 /verify and F5 paced at 100, 300, 600 req/s (open loop)")
-            rate_figures(report, *rate_latencies(workspace, SECONDS))
+            if wanted("M2") or wanted("P1") or wanted("P6"):
+                verify_share_figures(report)
+            if wanted("O"):
+                offline_figures(report, workspace)
+            if wanted("T"):
+                throttle_cost(report, workspace)
+            if wanted("L"):
+                step("P2 /verify and F5 paced at 100, 300, 600 req/s (open loop)")
+                rate_figures(report, *rate_latencies(workspace, SECONDS))
             for backend in backends:
+                prefix = "I" if backend == "sqlite" else f"I.{backend}"
+                kinds = [kind for kind in FLOOD_KINDS if wanted(f"{prefix}.{kind}")]
+                if not (kinds or wanted(f"M3.{backend}")):
+                    continue
                 step(f"M3 preloading 1,000,000 audit rows, 100,000 used passes on {backend}")
                 if backend == "sqlite":
                     url = workspace.fresh_sqlite("m3")
@@ -369,23 +389,32 @@ def main() -> None:
                     url = postgres.url
                     seconds = preload_postgres(postgres)
                 report.notes.append(f"M3 {backend} preload took {seconds:.1f} s")
-                step(f"M3 /verify on {backend} with history")
-                run = load_gate(workspace, url, SECONDS, name=f"m3-{backend}")
-                _gate_figures(report, "M3", backend, run)
-                rss.append(run.rss_mb)
-                step(f"P3 gate at 100 req/s beside QR, summary and CSV floods on {backend}")
-                isolation_figures(report, backend, isolation(workspace, url, SECONDS))
-            step("M5 server memory")
-            report.add(
-                Figure(
-                    "M5.rss",
-                    "server RSS after M2/M3 (largest)",
-                    max(rss),
-                    "MB",
-                    "< 150 MB",
-                    max(rss) < 150,
+                counted = roll_up(workspace.settings(url))
+                report.notes.append(
+                    f"M3 {backend} audit rollup of the preload took {counted:.1f} s"
                 )
-            )
+                if wanted(f"M3.{backend}"):
+                    step(f"M3 /verify on {backend} with history")
+                    run = load_gate(workspace, url, SECONDS, name=f"m3-{backend}")
+                    _gate_figures(report, "M3", backend, run)
+                    rss.append(run.rss_mb)
+                if kinds:
+                    step(f"P3 gate at 100 req/s beside {', '.join(kinds)} floods on {backend}")
+                    isolation_figures(report, backend, isolation(workspace, url, SECONDS, kinds))
+            if rss:
+                step("M5 server memory")
+                report.add(
+                    Figure(
+                        "M5.rss",
+                        "server RSS after M2/M3 (largest)",
+                        max(rss),
+                        "MB",
+                        "< 150 MB",
+                        max(rss) < 150,
+                    )
+                )
+            if not (wanted("M4") or wanted("M6")):
+                raise _Done
             step("M4 POST /generate_qr png")
             issued = load_issuance(workspace, workspace.fresh_sqlite("m4"), SECONDS)
             report.add(
@@ -432,6 +461,8 @@ def main() -> None:
                     "x",
                 )
             )
+        except _Done:
+            pass  # BENCH_ONLY: the selected figures are in
         except Exception as error:  # the figures so far are still worth printing
             report.notes.append(f"bench stopped early: {type(error).__name__}: {error}"[:2000])
         finally:

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,12 +25,13 @@ from benchmarks.paced import Paced, paced_load
 from benchmarks.servers import floor_server, gymgate_server
 from benchmarks.workspace import Workspace
 
-__all__ = ["RATES", "Flood", "Isolation", "isolation", "rate_latencies"]
+__all__ = ["FLOOD_KINDS", "RATES", "Flood", "Isolation", "isolation", "rate_latencies"]
 
 RATES = (100, 300, 600)
 GATE_RATE = 100
 FLOOD_CONNECTIONS = 4
 PAYMENTS = 32
+FLOOD_KINDS = ("png", "svg", "summary", "csv")
 
 
 def _pace(server: LiveServer, secret: str, bodies: list[bytes], rate: float, s: float) -> Paced:
@@ -137,8 +138,11 @@ def _flooding(
         thread.join()
 
 
-def isolation(workspace: Workspace, database_url: str, seconds: float) -> Isolation:
-    """Gate p99 at GATE_RATE alone, then beside each flood, on one server and database."""
+def isolation(
+    workspace: Workspace, database_url: str, seconds: float, kinds: Sequence[str] = FLOOD_KINDS
+) -> Isolation:
+    """Gate p99 at GATE_RATE alone, then beside each flood of `kinds`, on one server and
+    database."""
     secret = workspace.add_gate(database_url, name="isolation")
     with gymgate_server(workspace.root, workspace.server_env(database_url)) as server:
         shapes = _flood_shapes(workspace, server)
@@ -146,7 +150,8 @@ def isolation(workspace: Workspace, database_url: str, seconds: float) -> Isolat
         fresh = workspace.new_tokens
         idle = gate_bodies(fresh(int(GATE_RATE * seconds) + 1))
         found = Isolation(_pace(server, secret, idle, GATE_RATE, seconds))
-        for kind, (method, path, bodies, authorization) in shapes.items():
+        for kind in kinds:
+            method, path, bodies, authorization = shapes[kind]
             probe = httpx.request(
                 method, server.url + path, headers={"Authorization": authorization}, timeout=60
             )

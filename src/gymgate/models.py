@@ -23,6 +23,8 @@ from gymgate.vocabulary import (
 
 __all__ = [
     "AuditEvent",
+    "AuditHourly",
+    "AuditRollupMark",
     "Base",
     "Gate",
     "OperatorEvent",
@@ -214,6 +216,34 @@ class AuditEvent(Base):
         Index("ix_audit_events_pass_id", "pass_id"),
         Index("ix_audit_events_decision_id", "decision_id", unique=True),
     )
+
+
+class AuditHourly(Base):
+    """Audit rows counted per UTC hour of `at` and per what a summary tells apart, so that
+    totals over a year add up a few thousand of these instead of scanning every row
+    (gymgate.services.audit_rollup keeps them; gymgate.services.audit_counts reads them).
+    A missing reason or conflict is '' here (a key column cannot be NULL)."""
+
+    __tablename__ = "audit_hourly"
+
+    hour: Mapped[datetime] = mapped_column(UtcDateTime(), primary_key=True)
+    gate: Mapped[str] = mapped_column(String(64), primary_key=True)
+    result: Mapped[str] = mapped_column(String(8), primary_key=True)
+    reason: Mapped[str] = mapped_column(String(32), primary_key=True)
+    conflict: Mapped[str] = mapped_column(String(16), primary_key=True)
+    events: Mapped[int] = mapped_column(BigInteger)
+
+
+class AuditRollupMark(Base):
+    """One row: audit_hourly counts exactly the audit rows with id <= rolled_through.
+    `version` changes with every change to either table, so a rollup computed outside the
+    write lock only lands if nothing moved meanwhile."""
+
+    __tablename__ = "audit_rollup"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    rolled_through: Mapped[int] = mapped_column(BigInteger)
+    version: Mapped[int] = mapped_column(BigInteger)
 
 
 class OperatorEvent(Base):

@@ -23,6 +23,7 @@ from gymgate.mail import Mailer, configured_mailer
 from gymgate.payments import PaymentProvider, configured_provider
 from gymgate.qr_pool import QrDrawer
 from gymgate.services.audit import AuditLog
+from gymgate.services.audit_rollup import AuditRollup
 from gymgate.services.checkin import CheckIn
 from gymgate.services.conflicts import Conflicts
 from gymgate.services.gate_sync import GateSync
@@ -74,6 +75,7 @@ class Runtime:
     payment_events: PaymentEvents
     pass_links: PassLinks
     audit: AuditLog
+    audit_rollup: AuditRollup
     retention: AuditRetention
     gates: Gates
     gate_sync: GateSync
@@ -161,6 +163,7 @@ class Runtime:
             payment_events=PaymentEvents(storage, provider, clock, links),
             pass_links=links,
             audit=AuditLog(storage),
+            audit_rollup=AuditRollup(storage),
             gates=gates,
             gate_sync=GateSync(storage, gates, pass_verifier(settings), keys, clock),
             conflicts=Conflicts(storage),

@@ -26,9 +26,11 @@ class CountingReads:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._storage, name)
 
-    def reading(self) -> AbstractAsyncContextManager[AsyncSession]:
+    def reading(self, *, snapshot: bool = False) -> AbstractAsyncContextManager[AsyncSession]:
         self.reads += 1
-        reading: AbstractAsyncContextManager[AsyncSession] = self._storage.reading()
+        reading: AbstractAsyncContextManager[AsyncSession] = self._storage.reading(
+            snapshot=snapshot
+        )
         return reading
 
 

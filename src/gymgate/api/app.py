@@ -103,7 +103,11 @@ def create_app(
             runtime.say_where_mail_goes()
             if settle_heap:
                 _settle_heap()
-            async with runtime.sweeper.running(), runtime.pass_links.retrying():
+            async with (
+                runtime.sweeper.running(),
+                runtime.pass_links.retrying(),
+                runtime.audit_rollup.running(),
+            ):
                 yield
 
     route_handlers: list[object] = [

@@ -3,28 +3,22 @@ totals, who came in, and every matching row for an export."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, func, or_, select
+from sqlalchemy import ColumnElement, Select, func, or_, select
 
-from gymgate.models import AuditEvent, User
+from gymgate.models import AuditEvent, AuditHourly, User
+from gymgate.services.audit_counts import audit_counts
+from gymgate.services.audit_csv import csv_header, csv_line
+from gymgate.services.low_priority import LowPriority
 from gymgate.storage import Storage
-from gymgate.storage.functions import utc_hour
+from gymgate.storage.functions import joined_in_order
 from gymgate.vocabulary import Conflict, DecisionMode, DenyReason, Result
 
 __all__ = ["AuditFilter", "AuditLog", "AuditPage", "AuditSummary", "Entry", "EntryPage"]
-
-# The columns an export writes, in order (the contract names at least these).
-EXPORT_COLUMNS = ("at", "gate", "result", "reason", "pass_id", "user_id", "mode", "conflict")
-
-# Whole-log reports (summaries) that may run at once. Fewer than the read connections a
-# backend keeps (4 on SQLite): the gate's own reads (its secret registry) always find one
-# free, however many operators ask for totals over a million rows.
-REPORTS_AT_ONCE = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,19 +31,26 @@ class AuditFilter:
     until: datetime | None = None  # exclusive
 
     def conditions(self) -> list[ColumnElement[bool]]:
-        conditions: list[ColumnElement[bool]] = []
-        if self.result is not None:
-            conditions.append(AuditEvent.result == self.result)
-        if self.reason is not None:
-            conditions.append(AuditEvent.reason == self.reason)
-        if self.gate is not None:
-            conditions.append(AuditEvent.gate == self.gate)
+        conditions = self.kind_conditions(AuditEvent)
         if self.pass_id is not None:
             conditions.append(AuditEvent.pass_id == self.pass_id)
         if self.since is not None:
             conditions.append(AuditEvent.at >= self.since)
         if self.until is not None:
             conditions.append(AuditEvent.at < self.until)
+        return conditions
+
+    def kind_conditions(
+        self, table: type[AuditEvent] | type[AuditHourly]
+    ) -> list[ColumnElement[bool]]:
+        """The result, reason and gate conditions, on audit rows or their hourly counts."""
+        conditions: list[ColumnElement[bool]] = []
+        if self.result is not None:
+            conditions.append(table.result == self.result)
+        if self.reason is not None:
+            conditions.append(table.reason == self.reason)
+        if self.gate is not None:
+            conditions.append(table.gate == self.gate)
         return conditions
 
 
@@ -95,7 +96,10 @@ class AuditLog:
     def __init__(self, storage: Storage, *, export_chunk: int = 5000) -> None:
         self._storage = storage
         self._export_chunk = export_chunk
-        self._reports = asyncio.Semaphore(REPORTS_AT_ONCE)
+        # Summaries, series and export chunks take turns on one low-priority lane: one
+        # read at a time (the gate's own reads always find a read connection), and however
+        # many operators ask at once, reports use at most about half of one core.
+        self._reports = LowPriority()
 
     async def page(self, where: AuditFilter, *, limit: int, before: int | None) -> AuditPage:
         """Up to `limit` events, newest first, older than the `before` cursor if given."""
@@ -112,36 +116,23 @@ class AuditLog:
 
     async def summary(self, where: AuditFilter) -> AuditSummary:
         """Counts by result, deny reason and gate, and the offline double entries; e.g. for
-        today's totals on the operator page. The ix_audit_events_range_totals index (at,
-        result, reason, gate, conflict) answers a time range from the index alone."""
-        query = (
-            select(
-                AuditEvent.result,
-                AuditEvent.reason,
-                AuditEvent.gate,
-                AuditEvent.conflict.is_not(None),
-                func.count(),
-            )
-            .where(*where.conditions())
-            .group_by(
-                AuditEvent.result,
-                AuditEvent.reason,
-                AuditEvent.gate,
-                AuditEvent.conflict.is_not(None),
-            )
-        )
+        today's totals on the operator page. From the hourly rollup plus the few rows it
+        has not counted yet (gymgate.services.audit_counts), not a scan of every row."""
         by_result: dict[str, int] = {}
         by_reason: dict[str, int] = {}
         by_gate: dict[str, int] = {}
         conflicts = 0
-        async with self._reports, self._storage.reading() as session:
-            for result, reason, gate, conflicted, count in await session.execute(query):
-                by_result[result] = by_result.get(result, 0) + count
-                by_gate[gate] = by_gate.get(gate, 0) + count
-                if reason is not None:
-                    by_reason[reason] = by_reason.get(reason, 0) + count
-                if conflicted and result == "allow":
-                    conflicts += count
+        async with self._reports.turn():
+            counted = await audit_counts(
+                self._storage, where, ("result", "reason", "gate", "conflict")
+            )
+        for result, reason, gate, conflict, count in counted:
+            by_result[result] = by_result.get(result, 0) + count
+            by_gate[gate] = by_gate.get(gate, 0) + count
+            if reason is not None:
+                by_reason[reason] = by_reason.get(reason, 0) + count
+            if conflict is not None and result == "allow":
+                conflicts += count
         return AuditSummary(sum(by_result.values()), by_result, by_reason, by_gate, conflicts)
 
     async def entries(
@@ -183,32 +174,38 @@ class AuditLog:
 
     async def hourly_counts(self, where: AuditFilter) -> list[tuple[str, str, int]]:
         """(UTC hour 'YYYY-MM-DD HH', result, count) for the matching events."""
-        hour = utc_hour(AuditEvent.at)
-        query = (
-            select(hour, AuditEvent.result, func.count())
-            .where(*where.conditions())
-            .group_by(hour, AuditEvent.result)
-        )
-        async with self._storage.reading() as session:
-            return [(h, r, n) for h, r, n in await session.execute(query)]
+        async with self._reports.turn():
+            counted = await audit_counts(self._storage, where, ("hour", "result"))
+        return [(hour, result, count) for hour, result, count in counted]
 
-    async def export(self, where: AuditFilter) -> AsyncIterator[Sequence[Row[Any]]]:
-        """Every matching event, oldest first, in chunks: one short read per chunk (keyset
-        paging by id), so memory stays flat and no read is held open between chunks."""
-        columns = [getattr(AuditEvent, name) for name in EXPORT_COLUMNS]
+    async def export(self, where: AuditFilter) -> AsyncIterator[str]:
+        """Every matching event as CSV text, oldest first: the header, then one text per
+        chunk of rows. Each chunk is one short read (keyset paging by id), so memory stays
+        flat and no read is held open between chunks (a WAL checkpoint or the sweep never
+        waits on a download). The database writes and joins the lines
+        (gymgate.services.audit_csv), and each chunk waits its turn on the reports' lane."""
+        yield csv_header()
         after = 0
         while True:
-            query = (
-                select(AuditEvent.id, *columns)
-                .where(AuditEvent.id > after, *where.conditions())
-                .order_by(AuditEvent.id)
-                .limit(self._export_chunk)
-            )
-            async with self._storage.reading() as session:
-                rows = (await session.execute(query)).all()
-            if not rows:
+            async with self._reports.turn(), self._storage.reading() as session:
+                chunk = _csv_chunk(where, after, self._export_chunk)
+                text, last, count = (await session.execute(chunk)).one()
+            if not count:
                 return
-            yield rows
-            if len(rows) < self._export_chunk:
+            yield text
+            if count < self._export_chunk:
                 return
-            after = rows[-1].id
+            after = last
+
+
+def _csv_chunk(where: AuditFilter, after: int, size: int) -> Select[str, Any, int]:
+    """(the CSV lines of the next `size` rows after id `after`, joined; their last id; how
+    many) as one row."""
+    rows = (
+        select(AuditEvent.id.label("id"), csv_line().label("line"))
+        .where(AuditEvent.id > after, *where.conditions())
+        .order_by(AuditEvent.id)
+        .limit(size)
+        .subquery()
+    )
+    return select(joined_in_order(rows.c.line, rows.c.id), func.max(rows.c.id), func.count())

@@ -1,7 +1,8 @@
 """Audit retention: export audit rows older than a date to CSV, then delete them.
 
 Both walk the table in batches by id, so memory stays bounded and SQLite's write lock is
-held for one short batch at a time (the gates keep writing between batches). Only rows that
+held for one short batch at a time (the gates keep writing between batches). Each deleted
+batch is subtracted from the hourly rollup in the same transaction. Only rows that
 existed when the prune started go: an offline decision uploaded meanwhile may carry an old
 scan time, and must not be deleted without having been exported.
 """
@@ -16,13 +17,23 @@ from typing import TextIO
 from sqlalchemy import delete, func, select
 
 from gymgate.clock import to_iso
-from gymgate.models import AuditEvent
+from gymgate.models import AuditEvent, AuditHourly
+from gymgate.services.audit_rollup import forget
 from gymgate.storage import Storage
 
 __all__ = ["CSV_COLUMNS", "AuditRetention", "Pruned"]
 
 CSV_COLUMNS = ("at", "gate", "result", "reason", "pass_id", "user_id", "mode", "conflict")
 BATCH = 1000
+# What the hourly rollup needs to know of a deleted row (gymgate.services.audit_rollup).
+_ROLLUP_COLUMNS = (
+    AuditEvent.id,
+    AuditEvent.at,
+    AuditEvent.gate,
+    AuditEvent.result,
+    AuditEvent.reason,
+    AuditEvent.conflict,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,8 +87,16 @@ class AuditRetention:
                 .scalar_subquery()
             )
             async with self._storage.writing() as session:
-                result = await session.execute(delete(AuditEvent).where(AuditEvent.id.in_(batch)))
-            count = int(getattr(result, "rowcount", 0) or 0)
+                gone = (
+                    await session.execute(
+                        delete(AuditEvent)
+                        .where(AuditEvent.id.in_(batch))
+                        .returning(*_ROLLUP_COLUMNS)
+                        .execution_options(synchronize_session=False)
+                    )
+                ).all()
+                await forget(session, self._storage.insert(AuditHourly), gone)
+            count = len(gone)
             deleted += count
             if count < BATCH:
                 return deleted

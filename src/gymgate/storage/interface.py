@@ -8,7 +8,8 @@ Five doors, each with one precondition a caller can rely on:
     write(work)         a short write transaction: `work(connection)` runs synchronously and
                         is committed before this returns (the hot issuing path)
     writing()           an ORM session inside a write transaction, committed on a clean exit
-    reading()           an ORM session for reads: never takes SQLite's write lock
+    reading()           an ORM session for reads: never takes SQLite's write lock;
+                        reading(snapshot=True): all its statements see one moment
     ping() / clock_offset()   is the database there; its clock minus this process's clock
 
 Every door translates storage failures into domain errors (see gymgate.storage.errors). A
@@ -72,7 +73,7 @@ class Storage(Protocol):
 
     def writing(self) -> AbstractAsyncContextManager[AsyncSession]: ...
 
-    def reading(self) -> AbstractAsyncContextManager[AsyncSession]: ...
+    def reading(self, *, snapshot: bool = False) -> AbstractAsyncContextManager[AsyncSession]: ...
 
     def insert(self, model: type[Base], **values: Any) -> Insert: ...
 

@@ -45,10 +45,17 @@ class SqlStorage:
                 await session.commit()
 
     @asynccontextmanager
-    async def reading(self) -> AsyncIterator[AsyncSession]:
-        """A session for reads; whatever it would write is rolled back."""
+    async def reading(self, *, snapshot: bool = False) -> AsyncIterator[AsyncSession]:
+        """A session for reads; whatever it would write is rolled back. With `snapshot`,
+        every statement sees the database as of the first (SQLite's read transactions
+        always do; on Postgres it is a REPEATABLE READ transaction, which a read-only
+        session never has to retry)."""
         with translated():
             async with self._read_sessions() as session:
+                if snapshot and self._reads.dialect.name == "postgresql":
+                    await session.connection(
+                        execution_options={"isolation_level": "REPEATABLE READ"}
+                    )
                 yield session
 
     async def write(self, work: Callable[[Connection], T]) -> T:

@@ -11,7 +11,6 @@ from litestar.response import Stream
 
 from gymgate.api.auth import require_admin
 from gymgate.api.controllers.operator import audit_filter
-from gymgate.api.csv_export import csv_text
 from gymgate.api.responses import errors
 from gymgate.clock import to_datetime
 from gymgate.runtime import Runtime
@@ -48,7 +47,7 @@ class AuditExportController(Controller):
         where = audit_filter(result, reason, gate, pass_id, since, until)
         stamp = to_datetime(runtime.clock.now()).strftime("%Y%m%dT%H%M%SZ")
         return Stream(
-            csv_text(runtime.audit.export(where)),
+            runtime.audit.export(where),
             media_type="text/csv; charset=utf-8",
             headers={
                 "Content-Disposition": f'attachment; filename="gymgate-audit-{stamp}.csv"',
