@@ -76,6 +76,7 @@ class Load:
         self.scans: list[Scanned] = []
         self.admitted: list[str] = []
         self.issue_failures: list[str] = []
+        self.issued: Counter[str] = Counter()  # the member's passes, by the key that signed
         self.stop = asyncio.Event()
 
     async def scanner(self, number: int, secret: str) -> None:
@@ -129,6 +130,7 @@ class Load:
                     self.issue_failures.append(f"{issued.status_code} {issued.text}")
                 else:
                     self.tokens.put_nowait(issued.json()["token"])
+                    self.issued[kid_of(issued.json()["token"])] += 1
                 number += 1
 
     async def run(
@@ -221,6 +223,10 @@ async def test_rotation_and_retirement_under_load_cause_no_5xx_and_no_wrong_deny
     assert {s.outcome for s in late} == {"unknown_key"}
     assert {s.outcome for s in retired_key} <= {"unknown_key", "allow", "already_used"}
     kids = Counter(scan.kid for scan in load.scans)
-    assert len(kids) == 3, f"not every key's tokens were scanned: {kids}"
+    assert len(kids) == 3, (
+        f"not every key's tokens were scanned: {kids}; member passes {load.issued}, keys changed "
+        f"at { {k: round(v - t0, 2) for k, v in when.items()} }, load ended "
+        f"{round(max(s.started for s in load.scans) - t0, 2)}"
+    )
     assert sum(scan.first for scan in load.scans) >= STOCK
     print(f"scans {len(load.scans)} by key {dict(kids)}, retired-key scans {len(retired_key)}")
