@@ -19,7 +19,14 @@ from gymgate.keystore import KeyLookup
 from gymgate.tokens import PassClaims, TokenVerifier
 from gymgate.vocabulary import DenyReason, Result
 
-__all__ = ["Decision", "DecisionBody", "decision_body", "token_fingerprint", "verify_offline"]
+__all__ = [
+    "Decision",
+    "DecisionBody",
+    "decision_body",
+    "first_name",
+    "token_fingerprint",
+    "verify_offline",
+]
 
 Timestamp = Annotated[str, Meta(description="ISO 8601, UTC", examples=["2026-11-25T18:04:00Z"])]
 
@@ -37,6 +44,8 @@ class Decision:
     claims: PassClaims | None = None
     used_at: datetime | None = None
     used_gate: str | None = None
+    # The member's first name, read in the admission's own transaction (never an email).
+    holder: str | None = None
 
     @property
     def allowed(self) -> bool:
@@ -65,7 +74,14 @@ def verify_offline(verifier: TokenVerifier, keyset: KeyLookup, token: str, now: 
         return Decision("deny", rejected.reason)
 
 
-def decision_body(decision: Decision, holder: str | None = None) -> DecisionBody:
+def first_name(name: str | None) -> str | None:
+    """What a gate may say of a member: the first word of their name (None if they gave
+    none), so staff can greet them without the screen showing anything more."""
+    words = (name or "").split()
+    return words[0][:64] if words else None
+
+
+def decision_body(decision: Decision) -> DecisionBody:
     """The JSON a gate client reads for this decision; `holder` (a first name) only on an
     allow, never an email."""
     claims = decision.claims
@@ -75,7 +91,7 @@ def decision_body(decision: Decision, holder: str | None = None) -> DecisionBody
             pass_id=claims.pass_id,
             user_id=claims.user_id,
             expires_at=to_iso(claims.expires_at),
-            holder=holder,
+            holder=decision.holder,
         )
     return DecisionBody(
         status="deny",

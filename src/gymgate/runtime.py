@@ -28,7 +28,6 @@ from gymgate.services.checkin import CheckIn
 from gymgate.services.conflicts import Conflicts
 from gymgate.services.gate_sync import GateSync
 from gymgate.services.gates import Gates
-from gymgate.services.holders import HolderNames
 from gymgate.services.pass_links import PassLinks
 from gymgate.services.passes import Passes
 from gymgate.services.payment_events import PaymentEvents
@@ -69,7 +68,6 @@ class Runtime:
     provider: PaymentProvider
     mailer: Mailer | None
     check_in: CheckIn
-    holders: HolderNames
     passes: Passes
     payments: Payments
     payment_events: PaymentEvents
@@ -150,7 +148,6 @@ class Runtime:
             provider=provider,
             mailer=mailer,
             check_in=CheckIn(storage, pass_verifier(settings), keys, clock),
-            holders=HolderNames(storage),
             passes=passes,
             payments=Payments(
                 storage,

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from gymgate.binding import moved_away
-from gymgate.decisions import Decision
+from gymgate.decisions import Decision, first_name
 from gymgate.errors import StorageUnavailable
 from gymgate.settings import Settings
 from gymgate.storage.errors import translate, translated
@@ -26,7 +26,7 @@ POSTGRES_TIMEOUT_SECONDS = 5
 # existing row through a no-op DO UPDATE, which waits for a concurrent insert of the same
 # pass and returns that row (so its state is never missed, unlike a snapshot read);
 # xmax = 0 marks a row this statement inserted. The audit row is written by the same
-# statement, from the same decision.
+# statement, from the same decision, and the member's name is read with it (for the gate).
 _CHECK_IN = """
 WITH used AS (
     INSERT INTO used_passes AS u (pass_id, state, at, gate, expires_at)
@@ -43,7 +43,7 @@ WITH used AS (
            $1, $5, $6, $7
     FROM used
 )
-SELECT admitted, state, at, gate FROM used
+SELECT admitted, state, at, gate, (SELECT name FROM users WHERE id = $5) AS holder FROM used
 """
 _AUDIT_DENY = """
 INSERT INTO audit_events (at, gate, result, reason, token_sha256) VALUES ($1, $2, 'deny', $3, $4)
@@ -149,7 +149,7 @@ async def _check_in(driver: Any, scan: Scan, claims: PassClaims, naive_utc: date
         scan.fingerprint,
     )
     if row["admitted"]:
-        return Decision("allow", claims=claims)
+        return Decision("allow", claims=claims, holder=first_name(row["holder"]))
     if row["state"] == "revoked":
         return Decision("deny", "revoked", claims)
     used_at: datetime = row["at"].replace(tzinfo=UTC)

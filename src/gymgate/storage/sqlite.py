@@ -20,7 +20,7 @@ from typing import TypeVar
 from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from gymgate.decisions import Decision
+from gymgate.decisions import Decision, first_name
 from gymgate.settings import Settings
 from gymgate.storage.errors import translated
 from gymgate.storage.interface import Backend, Scan
@@ -50,6 +50,9 @@ _ADMIT_BOUND = (
     "ON CONFLICT (pass_id) DO NOTHING RETURNING pass_id"
 )
 _EARLIER = "SELECT state, at, gate FROM used_passes WHERE pass_id = ?"
+# Who was let in, for the gate's screen: read in the same transaction (a primary-key lookup),
+# so an allow costs no second trip to the database.
+_HOLDER = "SELECT name FROM users WHERE id = ?"
 _AUDIT = (
     "INSERT INTO audit_events (at, gate, result, reason, pass_id, user_id, kid, token_sha256) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
@@ -155,7 +158,8 @@ def _admit_once(sqlite: sqlite3.Connection, claims: PassClaims, gate: str, stamp
     else:
         admitted = sqlite.execute(_ADMIT_BOUND, (*row, claims.jkt))
     if admitted.fetchone() is not None:
-        return Decision("allow", claims=claims)
+        member = sqlite.execute(_HOLDER, (claims.user_id,)).fetchone()
+        return Decision("allow", claims=claims, holder=first_name(member[0] if member else None))
     earlier = sqlite.execute(_EARLIER, (claims.pass_id,)).fetchone()
     if earlier is None:  # not used, so the bound check stopped it: the pass moved away
         return Decision("deny", "revoked", claims)

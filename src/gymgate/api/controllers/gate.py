@@ -46,10 +46,6 @@ class GateController(Controller):
         observe_verify(gate_name, decision, time.perf_counter() - started)
         if token is None:
             raise ValidationException("token is required and must be a string (the pass token)")
-        claims = decision.claims
-        holder = None
-        if decision.allowed and claims is not None:  # looked up after the admission committed
-            holder = await runtime.holders.first_name(claims.user_id)
         sweeper = runtime.sweeper
         sweep = BackgroundTask(sweeper.sweep) if sweeper.claim() else None
-        return Response(decision_body(decision, holder), background=sweep)
+        return Response(decision_body(decision), background=sweep)
