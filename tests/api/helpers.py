@@ -3,6 +3,7 @@ to an app from chosen client addresses."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import io
 import json
@@ -135,9 +136,33 @@ async def running(app: Litestar) -> AsyncIterator[ClientAt]:
         clients.append(httpx.AsyncClient(transport=transport, base_url="http://gymgate.test"))
         return clients[-1]
 
-    async with AsyncTestClient(app=app):  # runs the lifespan
+    async with started(app):
         try:
             yield client_at
         finally:
             for client in clients:
                 await client.aclose()
+
+
+@asynccontextmanager
+async def started(app: Litestar) -> AsyncIterator[None]:
+    """The app's ASGI lifespan, run on this event loop, as uvicorn runs it.
+
+    Litestar's AsyncTestClient runs the lifespan on a portal thread's loop: the background
+    jobs it starts (the sweep, the audit rollup) would then share database pools with
+    requests sent from this loop, and asyncio's pool queues belong to one loop.
+    """
+    inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    scope = {"type": "lifespan", "asgi": {"version": "3.0", "spec_version": "2.0"}, "state": {}}
+    lifespan = asyncio.create_task(app(scope, inbox.get, outbox.put))  # type: ignore[arg-type]
+    await inbox.put({"type": "lifespan.startup"})
+    answer = await outbox.get()
+    assert answer["type"] == "lifespan.startup.complete", answer
+    try:
+        yield
+    finally:
+        await inbox.put({"type": "lifespan.shutdown"})
+        answer = await outbox.get()
+        await lifespan
+        assert answer["type"] == "lifespan.shutdown.complete", answer
