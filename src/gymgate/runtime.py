@@ -175,7 +175,7 @@ class Runtime:
             ),
             qr=QrDrawer(settings.qr_workers),
             wallet_passes=WalletPasses(
-                passes, configured_wallets(settings), clock, gym_name=settings.gym_name
+                passes, configured_wallets(settings), gym_name=settings.gym_name
             ),
         )
 

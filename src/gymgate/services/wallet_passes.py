@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gymgate.clock import Clock, to_datetime
+from gymgate.clock import to_datetime
 from gymgate.services.passes import Passes
 from gymgate.vocabulary import Wallet
 from gymgate.wallet import WalletCard, Wallets
@@ -13,10 +13,9 @@ __all__ = ["WalletPasses"]
 class WalletPasses:
     """Apple `.pkpass` files and Google save links for payments' passes."""
 
-    def __init__(self, passes: Passes, wallets: Wallets, clock: Clock, *, gym_name: str) -> None:
+    def __init__(self, passes: Passes, wallets: Wallets, *, gym_name: str) -> None:
         self._passes = passes
         self._wallets = wallets
-        self._clock = clock
         self._gym_name = gym_name
 
     def offered(self) -> list[Wallet]:
@@ -41,6 +40,6 @@ class WalletPasses:
             token=issued.token,
             pass_id=issued.pass_id,
             gym_name=self._gym_name,
-            issued_at=to_datetime(int(self._clock.now())),
+            issued_at=to_datetime(int(issued.issued_at)),  # the instant it was signed
             expires_at=issued.expires_at,
         )
