@@ -86,5 +86,6 @@ def test_sigterm_finishes_the_verifies_in_flight(
     assert [(status, answer["status"]) for status, answer in answers] == [(200, "allow")] * 3
     assert exit_code in (0, -signal.SIGTERM)
     assert "Application shutdown complete" in server.log()
-    decisions = [line for line in server.log().splitlines() if '"event": "verify"' in line]
+    lines = [json.loads(line) for line in server.log().splitlines() if line.startswith("{")]
+    decisions = [line for line in lines if line["event"] == "verify"]
     assert len(decisions) == IN_FLIGHT

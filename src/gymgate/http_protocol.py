@@ -33,6 +33,7 @@ from uvicorn.config import Config
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 from uvicorn.server import ServerState
 
+from gymgate.request_lines import AccessLine
 from gymgate.settings import Settings
 
 __all__ = ["BoundedHttpToolsProtocol", "HeadLimits", "protocol_for"]
@@ -69,6 +70,8 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         limits: HeadLimits,
     ) -> None:
         super().__init__(config, server_state, app_state, _loop)
+        if self.access_log:  # uvicorn calls its .info(...) as each response starts
+            self.access_logger = cast(logging.Logger, AccessLine(self.access_logger))
         self.limits = limits
         self._head_timer: asyncio.TimerHandle | None = None  # set while a head is unfinished
         self._head_received = 0  # raw bytes read since the head began

@@ -8,15 +8,16 @@ bound, whichever logger writes it. Keys that could carry a secret are masked, wh
 logged them.
 
 The two lines written for every request, uvicorn's access line and the gate's decision line
-(logger `gymgate.gate`), skip structlog's processor chain: `FlatJsonFormatter` renders them
-straight from the record's fields, in the same JSON shape, at a fifth of the cost.
+(logger `gymgate.gate`), skip the logging machinery altogether: gymgate.request_lines renders
+and batches them, in the same JSON shape. Other lines of those two loggers (the gate agent's,
+uvicorn's access line when uvicorn runs without gymgate's protocol) skip structlog's
+processor chain: `FlatJsonFormatter` renders them straight from the record's fields.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import re
 from collections.abc import MutableMapping
 from datetime import UTC, datetime
 from typing import Any
@@ -26,7 +27,16 @@ from litestar.logging.config import LoggingConfig, StructLoggingConfig
 from litestar.plugins.structlog import StructlogConfig, StructlogPlugin
 from structlog.typing import Processor
 
-__all__ = ["FlatJsonFormatter", "configure_logging", "logging_plugin", "structlog_config"]
+from gymgate import request_lines
+from gymgate.request_lines import access_fields
+
+__all__ = [
+    "FlatJsonFormatter",
+    "InOrderStreamHandler",
+    "configure_logging",
+    "logging_plugin",
+    "structlog_config",
+]
 
 # Never written, even when a caller passes them: tokens, secrets, credentials.
 _SECRET_KEYS = frozenset(
@@ -40,17 +50,6 @@ def _drop_secrets(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMa
     return event
 
 
-# Payment and pass ids in a path are capabilities (whoever has a payment id can draw its QR),
-# and query strings can hold an email address: the access log keeps neither.
-_ID_IN_PATH = re.compile(r"^/(payments|passes)/(?!by-link(?:$|/)|resend(?:$|/))[^/?]+")
-
-
-def redact_path(path: object) -> str:
-    """The request path as logged: ids after /payments/ and /passes/ masked, no query."""
-    text = str(path).split("?", 1)[0]
-    return _ID_IN_PATH.sub(lambda match: f"/{match.group(1)}/{{id}}", text)
-
-
 def _uvicorn_access_fields(
     _: Any, __: str, event: MutableMapping[str, Any]
 ) -> MutableMapping[str, Any]:
@@ -58,10 +57,7 @@ def _uvicorn_access_fields(
     args = event.pop("positional_args", None)  # already part of the message for other lines
     record = event.get("_record")
     if record is not None and record.name == "uvicorn.access" and args and len(args) == 5:
-        client, method, path, _version, status = args
-        event.update(
-            event="request", client=client, method=method, path=redact_path(path), status=status
-        )
+        event.update(event="request", **access_fields(args))
     return event
 
 
@@ -78,14 +74,7 @@ class FlatJsonFormatter(logging.Formatter):
         line: dict[str, Any] = structlog.contextvars.get_contextvars()
         args = record.args
         if record.name == "uvicorn.access" and isinstance(args, tuple) and len(args) == 5:
-            client, method, path, _version, status = args
-            line.update(
-                event="request",
-                client=client,
-                method=method,
-                path=redact_path(path),
-                status=status,
-            )
+            line.update(event="request", **access_fields(args))
         else:
             line["event"] = record.getMessage()
             line.update(getattr(record, "fields", {}))
@@ -93,6 +82,15 @@ class FlatJsonFormatter(logging.Formatter):
         line["logger"] = record.name
         line["timestamp"] = datetime.fromtimestamp(record.created, UTC).isoformat()
         return json.dumps(line, default=str)
+
+
+class InOrderStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """A stream handler that first writes the batched request lines (gymgate.request_lines),
+    so the log reads in the order things happened."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        request_lines.flush()
+        super().emit(record)
 
 
 def _shared_processors() -> list[Processor]:
@@ -105,7 +103,11 @@ def _shared_processors() -> list[Processor]:
 
 
 def _stdlib_config(level: str) -> LoggingConfig:
-    handler = {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}
+    handler = {
+        "class": "gymgate.logs.InOrderStreamHandler",
+        "formatter": "json",
+        "stream": "ext://sys.stderr",
+    }
     fast = {**handler, "formatter": "flat"}
     return LoggingConfig(
         formatters={

@@ -19,7 +19,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from litestar.static_files import create_static_files_router
 
-from gymgate import __version__
+from gymgate import __version__, request_lines
 from gymgate.api.auth import authenticated_gate
 from gymgate.api.controllers.audit_export import AuditExportController
 from gymgate.api.controllers.gate import GateController
@@ -34,6 +34,7 @@ from gymgate.api.controllers.wallet import WalletController
 from gymgate.api.controllers.webhooks import WebhookController
 from gymgate.api.deps import provide_runtime
 from gymgate.api.errors import EXCEPTION_HANDLERS
+from gymgate.api.gate_lane import GateLane
 from gymgate.api.limits import request_limits
 from gymgate.api.request_id import RequestIdMiddleware
 from gymgate.api.security_headers import add_security_headers
@@ -103,12 +104,15 @@ def create_app(
             runtime.say_where_mail_goes()
             if settle_heap:
                 _settle_heap()
-            async with (
-                runtime.sweeper.running(),
-                runtime.pass_links.retrying(),
-                runtime.audit_rollup.running(),
-            ):
-                yield
+            try:
+                async with (
+                    runtime.sweeper.running(),
+                    runtime.pass_links.retrying(),
+                    runtime.audit_rollup.running(),
+                ):
+                    yield
+            finally:
+                request_lines.flush()  # a worker process exits without running atexit
 
     route_handlers: list[object] = [
         PaymentController,
@@ -146,17 +150,21 @@ def create_app(
                 name="web",
             )
         )
+    limits, install_throttle = request_limits(settings, clock)
     return Litestar(
         route_handlers=route_handlers,  # type: ignore[arg-type]
         lifespan=[lifespan],
-        on_app_init=[request_limits(settings, clock)],
+        on_app_init=[install_throttle],
         middleware=[
             RequestIdMiddleware(),
             # Not on /verify: these per-request metrics cost ~45 µs a call, twice Litestar's own
-            # overhead, and gymgate_verify_* already count and time every decision.
+            # overhead, and gymgate_verify_* already count and time every decision. Outside
+            # the limits, so their 415s and 429s are counted as such.
             PrometheusConfig(
                 app_name="gymgate", prefix="gymgate_http", group_path=True, exclude=["^/verify$"]
             ).middleware,
+            *limits,
+            GateLane,  # a well-formed /verify is answered here, past every limit
         ],
         before_send=[add_security_headers],  # every response, the router's 404/405 too
         plugins=[logging_plugin(settings.log_level)],

@@ -28,7 +28,7 @@ from gymgate.errors import (
 )
 from gymgate.payments import ProviderError, WebhookRejected
 
-__all__ = ["EXCEPTION_HANDLERS"]
+__all__ = ["EXCEPTION_HANDLERS", "error_response"]
 
 log = logging.getLogger("gymgate.api")
 
@@ -94,3 +94,13 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     HTTPException: _http_error,
     Exception: _unexpected,
 }
+
+
+def error_response(request: Request[Any, Any, Any], error: Exception) -> Response[object]:
+    """What the handlers above answer for `error`, for code that runs outside Litestar's
+    exception handling (the gate's lane, api/gate_lane.py): the nearest class in its MRO."""
+    for kind in type(error).__mro__:
+        handler = EXCEPTION_HANDLERS.get(kind)
+        if handler is not None:
+            return handler(request, error)
+    return _unexpected(request, error)

@@ -39,7 +39,7 @@ from litestar.middleware.base import DefineMiddleware
 from litestar.response.base import ASGIResponse
 from litestar.serialization import encode_json
 from litestar.status_codes import HTTP_415_UNSUPPORTED_MEDIA_TYPE
-from litestar.types import ASGIApp, Receive, ReceiveMessage, Scope, Send
+from litestar.types import ASGIApp, Middleware, Receive, ReceiveMessage, Scope, Send
 
 from gymgate.api.client_address import client_address
 from gymgate.api.json_nesting import MAX_JSON_DEPTH, NestingCounter
@@ -196,15 +196,16 @@ def _is_json(media_type: str) -> bool:
 
 def request_limits(
     settings: Settings, clock: Clock | None = None
-) -> Callable[[AppConfig], AppConfig]:
-    """An `on_app_init` hook adding the limits above, and the login throttle, to an app."""
+) -> tuple[list[Middleware], Callable[[AppConfig], AppConfig]]:
+    """The limits above as middleware, outermost first, and an `on_app_init` hook that
+    installs the login throttle in the app's state."""
+    time = clock or SystemClock()
+    middleware: list[Middleware] = [JsonBodiesOnly]
+    if settings.write_limit_per_minute > 0 or settings.rate_limit_per_minute > 0:
+        middleware.append(DefineMiddleware(RateLimits, settings=settings, clock=time))
 
-    def add_limits(config: AppConfig) -> AppConfig:
-        time = clock or SystemClock()
-        config.middleware.append(JsonBodiesOnly)
-        if settings.write_limit_per_minute > 0 or settings.rate_limit_per_minute > 0:
-            config.middleware.append(DefineMiddleware(RateLimits, settings=settings, clock=time))
+    def add_throttle(config: AppConfig) -> AppConfig:
         install_throttle(config.state, settings.auth_failures_per_minute, time)
         return config
 
-    return add_limits
+    return middleware, add_throttle

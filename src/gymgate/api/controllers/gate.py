@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import time
-
 from litestar import Controller, Response, post
 from litestar.background_tasks import BackgroundTask
 from litestar.di import NamedDependency
 from litestar.exceptions import ValidationException
 from litestar.params import JSONBody
 
-from gymgate.api.observe import observe_verify
+from gymgate.api.observe import decide
 from gymgate.api.responses import errors
 from gymgate.api.schemas import VerifyRequest, VerifyResponse
 from gymgate.decisions import decision_body
@@ -38,12 +36,11 @@ class GateController(Controller):
         """Allow or deny (with its reason); every call is audited before it is answered.
 
         Needs `Authorization: Bearer <gate secret>`; the audit row names the gate that
-        secret belongs to.
+        secret belongs to. A well-formed request is answered by the gate's lane
+        (api/gate_lane.py) with the same steps; this route answers the rest.
         """
         token = data.token if isinstance(data.token, str) else None
-        started = time.perf_counter()
-        decision = await runtime.check_in(token or "", gate_name)
-        observe_verify(gate_name, decision, time.perf_counter() - started)
+        decision = await decide(runtime, token or "", gate_name)
         if token is None:
             raise ValidationException("token is required and must be a string (the pass token)")
         sweeper = runtime.sweeper
