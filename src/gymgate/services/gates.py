@@ -9,6 +9,7 @@ requests that find the cache stale share one reload (single flight).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import re
@@ -16,7 +17,7 @@ import secrets
 import time
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import Connection, select, update
 
 from gymgate.clock import Clock, to_datetime
 from gymgate.errors import AlreadyExists, GateRevoked, InvalidInput, NotFound, StorageUnavailable
@@ -75,6 +76,7 @@ class Gates:
         self._revoked: frozenset[str] = frozenset()  # digests of revoked gates' secrets
         self._loaded_at = float("-inf")
         self._reload_lock = asyncio.Lock()
+        self._background_reload: asyncio.Task[None] | None = None
         self._seen: dict[str, datetime] = {}  # gate → last authenticated call, not yet stored
 
     async def add(self, name: str) -> str:
@@ -141,7 +143,10 @@ class Gates:
     async def authenticate(self, secret: str) -> str | None:
         """The name of the (not revoked) gate the secret belongs to, or None."""
         digest = secret_digest(secret)
-        await self._refresh_if_older(self._refresh)
+        if self._loaded_at == float("-inf"):  # never loaded, or changed by this process
+            await self._refresh_if_older(self._refresh)
+        elif time.monotonic() - self._loaded_at >= self._refresh:
+            self._reload_in_background()
         name = self._match(digest)
         if name is None:
             await self._refresh_if_older(self._miss_refresh)
@@ -162,6 +167,18 @@ class Gates:
             if hmac.compare_digest(known, digest):
                 found = name
         return found
+
+    def _reload_in_background(self) -> None:
+        """Reload while this scan goes on with what is known: a scan never waits for the
+        periodic reload (a read, and the last-seen write), only for an unknown secret. A
+        gate revoked on another server is refused from the reload after next, a few seconds."""
+        if self._background_reload is None or self._background_reload.done():
+            self._background_reload = asyncio.create_task(self._reload_quietly())
+
+    async def _reload_quietly(self) -> None:
+        # The cache stays as it was when the database is down; the scans themselves say so.
+        with contextlib.suppress(StorageUnavailable):
+            await self._refresh_if_older(self._refresh)
 
     async def _refresh_if_older(self, max_age: float) -> None:
         if time.monotonic() - self._loaded_at < max_age:
@@ -186,14 +203,15 @@ class Gates:
         seen, self._seen = self._seen, {}
         if not seen:
             return
-        try:
-            async with self._storage.writing() as session:
-                for name, at in seen.items():
-                    await session.execute(
-                        update(Gate).where(Gate.name == name).values(last_seen_at=at)
-                    )
-        except StorageUnavailable:
-            pass  # only a freshness hint for the operator page: never fail a scan for it
+
+        def store(connection: Connection) -> None:
+            for name, at in seen.items():
+                connection.execute(update(Gate).where(Gate.name == name).values(last_seen_at=at))
+
+        # Only a freshness hint for the operator page: never fail a scan for it. In one step
+        # on SQLite's writer: the write lock is never held across an await of this loop.
+        with contextlib.suppress(StorageUnavailable):
+            await self._storage.write(store)
 
     def _invalidate(self) -> None:
         self._loaded_at = float("-inf")
