@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import select, text
 
 from gymgate.clock import FrozenClock
+from gymgate.errors import StorageUnavailable
 from gymgate.models import AuditEvent
 from gymgate.runtime import Runtime
+from gymgate.settings import Settings
 
 
 async def paid_token(runtime: Runtime, email: str = "ana@example.com") -> str:
@@ -70,3 +73,34 @@ async def test_concurrent_check_ins_of_one_pass_admit_it_once(runtime: Runtime) 
     assert sorted(d.result for d in decisions) == ["allow"] + ["deny"] * 19
     assert {d.reason for d in decisions if not d.allowed} == {"already_used"}
     assert len(await audit_rows(runtime)) == 20
+
+
+async def test_check_ins_recover_when_postgres_drops_the_gate_connections(
+    runtime: Runtime, settings: Settings
+) -> None:
+    if not settings.database_url.startswith("postgresql"):
+        pytest.skip("the gate's own connections are Postgres's")
+    tokens = [await paid_token(runtime, f"m{n}@example.com") for n in range(6)]
+    assert (await runtime.check_in(tokens[0], "front-door")).allowed  # its connections open
+    async with runtime.storage.writing() as session:  # as a restart or an admin would
+        await session.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
+
+    outcomes = []
+    for token in tokens[1:]:
+        try:
+            outcomes.append((await runtime.check_in(token, "front-door")).result)
+        except StorageUnavailable:
+            outcomes.append("503")
+
+    # A scan on a dropped connection may be told "database unavailable" (never a crash, never
+    # a wrong answer); the next ones get fresh connections and are admitted.
+    assert outcomes.count("503") <= 1
+    assert outcomes[-3:] == ["allow"] * 3
+    assert [row[0] for row in await audit_rows(runtime)].count("allow") == 1 + outcomes.count(
+        "allow"
+    )
