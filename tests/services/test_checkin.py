@@ -90,7 +90,7 @@ async def test_check_ins_recover_when_postgres_drops_the_gate_connections(
             )
         )
 
-    outcomes = []
+    outcomes: list[str] = []
     for token in tokens[1:]:
         try:
             outcomes.append((await runtime.check_in(token, "front-door")).result)
