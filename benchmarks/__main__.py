@@ -2,9 +2,8 @@
 
 BENCH_SECONDS sets the length of each wrk run (default 10, the issue's minimum) and
 BENCH_INPROC_SECONDS the length of each in-process loop (default 3); BENCH_ONLY runs a subset
-(see benchmarks.only), e.g. BENCH_ONLY=I.summary.
-`python -m benchmarks B` runs only the bound-pass figures (B, with the F1 floor they are
-measured against).
+(see benchmarks.only), e.g. BENCH_ONLY=I.summary, or BENCH_ONLY=B for the bound-pass
+figures alone.
 """
 
 from __future__ import annotations
@@ -24,7 +23,7 @@ from benchmarks.issuance import load_issuance
 from benchmarks.latency import FLOOD_KINDS, isolation, rate_latencies
 from benchmarks.loadgen import Load, require_wrk, wrk
 from benchmarks.offline import measure as measure_offline
-from benchmarks.only import wanted
+from benchmarks.only import needs_wrk, wanted
 from benchmarks.pipeline import verify_pipeline
 from benchmarks.preload import preload_postgres, preload_sqlite, roll_up
 from benchmarks.report import Figure, Report, at_least, at_most, ratio
@@ -310,23 +309,10 @@ def _gate_figures(report: Report, key: str, backend: str, run: GateRun) -> None:
             report.notes.append(f"{name}: {load.errors} wrk errors or non-2xx answers")
 
 
-def only_bound() -> None:
-    """`python -m benchmarks B`: F1 and the B figures, nothing else (no wrk, no Postgres)."""
-    report = Report()
-    with tempfile.TemporaryDirectory(prefix="gymgate-bench-") as scratch:
-        workspace = Workspace(Path(scratch))
-        step("F1 Ed25519 floor")
-        ed25519_floor(report, workspace)
-        bound_figures(report, workspace)
-    print(report.table())
-
-
 def main() -> None:
-    if sys.argv[1:] == ["B"]:
-        only_bound()
-        return
     started = time.perf_counter()
-    require_wrk()
+    if needs_wrk():
+        require_wrk()
     report = Report()
     rss: list[float] = []
     with tempfile.TemporaryDirectory(prefix="gymgate-bench-") as scratch:
