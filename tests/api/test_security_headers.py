@@ -3,16 +3,22 @@ scanner page may use the camera."""
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
 from typing import Any
 
 import pytest
+from litestar.testing import AsyncTestClient
 
+from gymgate.api.app import create_app
 from gymgate.api.security_headers import (
     CONTENT_SECURITY_POLICY,
     add_security_headers,
     security_headers_for,
 )
-from tests.api.helpers import Client
+from gymgate.clock import FrozenClock
+from gymgate.settings import Settings
+from tests.api.helpers import Client, new_pass
 
 EXPECTED = {
     "content-security-policy": CONTENT_SECURITY_POLICY,
@@ -88,3 +94,25 @@ async def test_a_header_the_response_set_itself_is_kept() -> None:
     assert names.count(b"content-security-policy") == 1
     assert own in message["headers"]
     assert set(security_headers_for("/health")) <= {name.decode() for name in names}
+
+
+async def test_a_scan_answered_by_the_gate_lane_carries_every_header(
+    settings: Settings, clock: FrozenClock, gate_secret: str
+) -> None:
+    # A well-formed /verify skips the route (api/gate_lane.py): its answer must still carry
+    # the security headers, the request id and, for an allowed origin, CORS.
+    origin = "https://front-desk.example"
+    app = create_app(replace(settings, cors_origins=(origin,)), clock=clock)
+    async with AsyncTestClient(app) as client:
+        issued = await new_pass(client)
+        response = await client.post(
+            "/verify",
+            json={"token": issued["token"]},
+            headers={"Authorization": f"Bearer {gate_secret}", "Origin": origin},
+        )
+
+    assert response.json()["status"] == "allow"
+    assert {name: response.headers.get(name) for name in EXPECTED} == EXPECTED
+    assert response.headers["access-control-allow-origin"] == origin
+    assert re.fullmatch(r"[0-9a-f]{32}", response.headers["x-request-id"])
+    assert response.headers["content-type"] == "application/json"
