@@ -41,6 +41,7 @@ _UNAVAILABLE = (
     sqlite3.OperationalError,
     sqlite3.InterfaceError,
     asyncpg.InterfaceError,
+    asyncpg.InternalClientError,  # a connection the server dropped, used before we noticed
     asyncpg.PostgresConnectionError,
     asyncpg.OperatorInterventionError,
     asyncpg.CannotConnectNowError,

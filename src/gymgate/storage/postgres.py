@@ -139,11 +139,25 @@ class _CheckInConnections:
         self._opening = asyncio.Lock()
 
     async def run(self, call: Any, *args: Any) -> Any:
-        """`call(asyncpg_connection, *args)` on one of the gate's connections."""
+        """`call(asyncpg_connection, *args)` on one of the gate's connections.
+
+        A connection the server dropped while it was idle (a restart, an administrator)
+        refuses its next statement before sending anything; that scan moves to a fresh
+        connection. A connection lost while a statement was on its way is not retried: the
+        statement may have committed, so the scan is answered 503 and the gate stays shut.
+        """
         with translated():
             pool = self._pool or await self._open()
-            async with pool.acquire(timeout=POSTGRES_TIMEOUT_SECONDS) as connection:
-                return await call(connection, *args)
+            for retry in (False, True):
+                async with pool.acquire(timeout=POSTGRES_TIMEOUT_SECONDS) as connection:
+                    try:
+                        return await call(connection, *args)
+                    except _NOTHING_SENT as error:
+                        gone = connection.is_closed() or isinstance(error, _DROPPED)
+                        if retry or not gone:
+                            raise
+                        connection.terminate()  # the pool opens a new one in its place
+            raise AssertionError("unreachable")
 
     async def _open(self) -> asyncpg.Pool:
         async with self._opening:
@@ -165,6 +179,12 @@ class _CheckInConnections:
             except TimeoutError:
                 self._pool.terminate()
             self._pool = None
+
+
+# Raised by asyncpg before a statement leaves: the connection is closed, or its protocol is
+# still busy with the server's goodbye (a connection terminated while idle).
+_NOTHING_SENT = (asyncpg.InterfaceError, asyncpg.InternalClientError)
+_DROPPED = asyncpg.InternalClientError
 
 
 async def _end_open_transaction(connection: asyncpg.Connection) -> None:
