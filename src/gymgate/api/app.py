@@ -156,7 +156,7 @@ def create_app(
         lifespan=[lifespan],
         on_app_init=[install_throttle],
         middleware=[
-            RequestIdMiddleware(),
+            RequestIdMiddleware,
             # Not on /verify: these per-request metrics cost ~45 µs a call, twice Litestar's own
             # overhead, and gymgate_verify_* already count and time every decision. Outside
             # the limits, so their 415s and 429s are counted as such.

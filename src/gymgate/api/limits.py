@@ -29,10 +29,9 @@ those 415s and 429s as the 200 it assumes, and the security and request-id heade
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from litestar.config.app import AppConfig
-from litestar.datastructures import Headers
 from litestar.enums import MediaType, ScopeType
 from litestar.exceptions import HTTPException, TooManyRequestsException, ValidationException
 from litestar.middleware.base import DefineMiddleware
@@ -149,9 +148,7 @@ class JsonBodiesOnly:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == ScopeType.HTTP and scope["method"] in _BODY_METHODS:
-            headers = Headers.from_scope(scope)
-            declared = headers.get("content-type", "").split(";")[0].strip().lower()
-            has_body = headers.get("content-length", "0") != "0" or "transfer-encoding" in headers
+            declared, has_body = _declared_body(scope["headers"])
             if declared and has_body and not _is_json(declared):
                 refused = HTTPException(
                     status_code=HTTP_415_UNSUPPORTED_MEDIA_TYPE,
@@ -162,6 +159,22 @@ class JsonBodiesOnly:
                 return
             receive = _refusing_deep_json(receive)
         await self.app(scope, receive, send)
+
+
+def _declared_body(headers: Iterable[tuple[bytes, bytes]]) -> tuple[str, bool]:
+    """The declared media type (lower case, no parameters) and whether a body is announced,
+    read straight off the raw headers (ASGI names are lower case): no Headers object."""
+    content_type = length = None
+    chunked = False
+    for name, value in headers:
+        if name == b"content-type" and content_type is None:
+            content_type = value
+        elif name == b"content-length" and length is None:
+            length = value
+        elif name == b"transfer-encoding":
+            chunked = True
+    declared = (content_type or b"").decode("latin-1").split(";")[0].strip().lower()
+    return declared, chunked or (length is not None and length != b"0")
 
 
 def _refusing_deep_json(receive: Receive) -> Receive:
