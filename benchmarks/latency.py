@@ -1,7 +1,8 @@
 """P2 and P3: /verify's latency at fixed rates (open loop), idle and beside floods.
 
 P2 paces distinct valid passes at 100, 300 and 600 req/s against gymgate and against F5's
-essential-work floor, each on a fresh database, and compares their p99 at each rate.
+essential-work floor, each on a fresh database, both running side by side, and compares
+their p99 at each rate.
 P3 paces the gate at 100 req/s on a server holding 1 M audit rows, first alone, then while
 wrk floods the same server with QR issuance (PNG, SVG), audit summaries and CSV exports.
 """
@@ -47,29 +48,33 @@ def _pace(server: LiveServer, secret: str, bodies: list[bytes], rate: float, s: 
     )
 
 
-def _paced_rates(
-    workspace: Workspace, server: LiveServer, secret: str, seconds: float
-) -> dict[int, Paced]:
-    _pace(server, secret, gate_bodies(workspace.new_tokens(200)), 100, 2)  # warm-up
-    found = {}
-    for rate in RATES:
-        bodies = gate_bodies(workspace.new_tokens(int(rate * seconds) + 1))
-        found[rate] = _pace(server, secret, bodies, rate, seconds)
-    return found
-
-
 def rate_latencies(
     workspace: Workspace, seconds: float
 ) -> tuple[dict[int, Paced], dict[int, Paced]]:
-    """(gymgate, floor) paced results by rate, each server on a fresh SQLite database."""
-    url = workspace.fresh_sqlite("p2-gymgate")
-    secret = workspace.add_gate(url)
-    with gymgate_server(workspace.root, workspace.server_env(url)) as server:
-        ours = _paced_rates(workspace, server, secret, seconds)
-    url = workspace.fresh_sqlite("p2-floor")
-    secret = workspace.add_gate(url)
-    with floor_server(workspace, url, secret) as server:
-        floor = _paced_rates(workspace, server, secret, seconds)
+    """(gymgate, floor) paced results by rate, each server on a fresh SQLite database.
+
+    Both servers run side by side and each rate paces one, then the other, the order
+    alternating from rate to rate: whatever the machine is doing meanwhile (a database
+    still settling the previous step's writes, a neighbour) falls on both alike, instead of
+    on whichever server happened to run first.
+    """
+    ours_url = workspace.fresh_sqlite("p2-gymgate")
+    ours_secret = workspace.add_gate(ours_url)
+    floor_url = workspace.fresh_sqlite("p2-floor")
+    floor_secret = workspace.add_gate(floor_url)
+    ours: dict[int, Paced] = {}
+    floor: dict[int, Paced] = {}
+    with (
+        gymgate_server(workspace.root, workspace.server_env(ours_url)) as gymgate,
+        floor_server(workspace, floor_url, floor_secret) as essential,
+    ):
+        servers = [(gymgate, ours_secret, ours), (essential, floor_secret, floor)]
+        for server, secret, _ in servers:
+            _pace(server, secret, gate_bodies(workspace.new_tokens(200)), 100, 2)  # warm-up
+        for turn, rate in enumerate(RATES):
+            for server, secret, found in servers[:: 1 if turn % 2 == 0 else -1]:
+                bodies = gate_bodies(workspace.new_tokens(int(rate * seconds) + 1))
+                found[rate] = _pace(server, secret, bodies, rate, seconds)
     return ours, floor
 
 
