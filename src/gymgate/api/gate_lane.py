@@ -1,14 +1,15 @@
 """The gate's lane: POST /verify answered without Litestar's per-route machinery.
 
 A scan at a turnstile is the one request a gym sends hundreds of times a minute, and on it
-Litestar's generic work (signature model, dependency resolution, response building, the
-Prometheus middleware) cost as much as the signature check and the transaction together.
-This middleware, placed inside the request id, JSON-only and rate-limit middlewares and
-outside everything else, answers a well-formed /verify itself with the very same steps as
-the route (`authenticated_gate`, `decide`, the same error handlers); anything it does not
-recognise as well-formed (a body that is not a JSON object with a string token, a missing
-body) goes on to the route, which reads the cached body and explains what is wrong. So
-there is one set of rules and one error format, and the route stays in the OpenAPI schema.
+Litestar's generic work (signature model, dependency resolution, response building) cost as
+much as the signature check and the transaction together. This middleware, last in the
+app's list (so inside the request id, metrics, JSON-only and rate-limit middlewares, whose
+rules apply to it as to every route), answers a well-formed /verify itself with the very
+same steps as the route (`authenticated_gate`, `decide`, the same error handlers). Anything
+it does not recognise as well-formed (a body that is not a JSON object with a string token,
+a missing body) goes on to the route, which reads the cached body and explains what is
+wrong. So there is one set of rules and one error format, and the route stays in the
+OpenAPI schema.
 """
 
 from __future__ import annotations
