@@ -103,7 +103,6 @@ class AccessLine:
 
     def __init__(self, logger: logging.Logger) -> None:
         self.logger = logger
-        self.name = logger.name
 
     def info(self, _format: str, *args: Any) -> None:
         write_line(self.logger, "request", access_fields(args))

@@ -84,9 +84,7 @@ class GateLane:
             "more_body": False,
         }
         await send(body_event)
-        sweeper = runtime.sweeper
-        if sweeper.claim():
-            await sweeper.sweep()
+        await runtime.sweeper.sweep_if_due()
 
 
 async def _answer_error(

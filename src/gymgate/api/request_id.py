@@ -46,7 +46,7 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send)
             return
         request_id = request_id_from(scope)
-        header = (REQUEST_ID_HEADER.encode(), request_id.encode())
+        header = (_HEADER_NAME, request_id.encode())
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":

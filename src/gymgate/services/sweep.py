@@ -79,6 +79,11 @@ class UsedPassSweeper:
         self._last = now
         return True
 
+    async def sweep_if_due(self) -> None:
+        """After a scan is answered: sweep if this scan claims the sweep (see claim)."""
+        if self.claim():
+            await self.sweep()
+
     async def run_forever(self) -> None:
         """Sweep every interval until cancelled; a failed sweep is retried next time."""
         while True:

@@ -43,6 +43,5 @@ class GateController(Controller):
         decision = await decide(runtime, token or "", gate_name)
         if token is None:
             raise ValidationException("token is required and must be a string (the pass token)")
-        sweeper = runtime.sweeper
-        sweep = BackgroundTask(sweeper.sweep) if sweeper.claim() else None
+        sweep = BackgroundTask(runtime.sweeper.sweep_if_due)
         return Response(decision_body(decision), background=sweep)
