@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import re
 from collections.abc import Callable
 from datetime import datetime
@@ -10,11 +9,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-import zxingcpp
-from PIL import Image
 from playwright.sync_api import Browser, Page, expect
 from testkit.databases import SqliteTemplate
 from testkit.live_server import LiveServer
+from testkit.qr_reader import qr_text
 
 from tests.conftest import ADMIN_TOKEN
 from tests.e2e.conftest import (
@@ -42,11 +40,7 @@ def pay_on_the_page(page: Page, email: str = "ana@example.com", name: str = "Ana
 
 def read_qr(page: Page) -> str:
     """Decode the QR as the page draws it, from a screenshot of the image."""
-    picture = Image.open(io.BytesIO(page.locator("#pass-qr").screenshot()))
-    found = zxingcpp.read_barcodes(picture)
-    assert len(found) == 1, "exactly one QR code on the pass"
-    text: str = found[0].text
-    return text
+    return qr_text(page.locator("#pass-qr").screenshot())
 
 
 def focused_id(page: Page) -> str:

@@ -3,7 +3,6 @@ same pass on another phone, every pass on the phone with its state, and "Lost yo
 
 from __future__ import annotations
 
-import io
 import re
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -13,11 +12,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-import zxingcpp
-from PIL import Image
 from playwright.sync_api import Browser, Page, expect
 from testkit.databases import SqliteTemplate
 from testkit.live_server import LiveServer
+from testkit.qr_reader import qr_text
 from testkit.smtp import SmtpInbox, links_in
 
 from tests.conftest import ADMIN_TOKEN
@@ -62,11 +60,7 @@ def buy_another(page: Page, name: str) -> None:
 
 
 def read_qr(page: Page) -> str:
-    picture = Image.open(io.BytesIO(page.locator("#pass-qr").screenshot()))
-    found = zxingcpp.read_barcodes(picture)
-    assert len(found) == 1, "exactly one QR code on the pass"
-    text: str = found[0].text
-    return text
+    return qr_text(page.locator("#pass-qr").screenshot())
 
 
 def test_the_offer_is_clear_before_paying(
