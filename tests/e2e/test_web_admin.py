@@ -25,6 +25,10 @@ pytestmark = pytest.mark.e2e
 
 Screenshot = Callable[[Page, str], Path]
 JUNK_SCANS = 22  # with 3 more attempts: 25 rows, more than one page of 20
+# The page refreshes every 5 s (REFRESH_EVERY_MS in web/admin/admin.js): a scan just after one
+# refresh shows at the next, so waiting for it takes one period plus the requests, more than
+# Playwright's default 5 s.
+NEXT_REFRESH_MS = 5_000 + 5_000
 
 
 def make_attempts(server: LiveServer) -> None:
@@ -114,8 +118,8 @@ def test_the_operator_signs_in_once_and_reads_and_filters_the_audit_log(
     page.set_viewport_size(DESKTOP)
     token = new_pass(web_server, "bo@example.com")["token"]
     verify(web_server, add_gate(web_server, "lift"), token)
-    expect(page.locator("#total-allow")).to_have_text("2")
-    expect(page.locator("#audit-rows tr").first).to_contain_text("lift")
+    expect(page.locator("#total-allow")).to_have_text("2", timeout=NEXT_REFRESH_MS)
+    expect(page.locator("#audit-rows tr").first).to_contain_text("lift", timeout=NEXT_REFRESH_MS)
     screenshot(page, "admin-dashboard-desktop")
 
 
