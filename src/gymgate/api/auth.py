@@ -18,6 +18,7 @@ from litestar.exceptions import (
 from litestar.handlers.base import BaseRouteHandler
 
 from gymgate.api.client_address import client_address
+from gymgate.api.raw_headers import first_header
 from gymgate.api.throttle import AuthThrottle, throttle_of
 from gymgate.metrics import record_auth_failure
 from gymgate.runtime import Runtime
@@ -28,7 +29,8 @@ __all__ = ["authenticated_gate", "bearer_token", "require_admin"]
 
 def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
     """The token of an `Authorization: Bearer …` header, if there is one."""
-    scheme, _, token = connection.headers.get("authorization", "").partition(" ")
+    presented = first_header(connection.scope, b"authorization") or b""
+    scheme, _, token = presented.decode("latin-1").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return None
     return token.strip()

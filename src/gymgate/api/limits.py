@@ -42,6 +42,7 @@ from litestar.types import ASGIApp, Middleware, Receive, ReceiveMessage, Scope, 
 
 from gymgate.api.client_address import client_address
 from gymgate.api.json_nesting import MAX_JSON_DEPTH, NestingCounter
+from gymgate.api.raw_headers import first_header
 from gymgate.api.throttle import install_throttle
 from gymgate.api.windows import WindowCounter
 from gymgate.clock import Clock, SystemClock
@@ -136,8 +137,7 @@ def _budget(per_minute: int, what: str) -> _Budget | None:
 
 def _gate(scope: Scope) -> str:
     # The presented credential, hashed: the limiter's memory never holds a gate secret.
-    presented = next((value for name, value in scope["headers"] if name == b"authorization"), b"")
-    return hashlib.sha256(presented).hexdigest()
+    return hashlib.sha256(first_header(scope, b"authorization") or b"").hexdigest()
 
 
 class JsonBodiesOnly:
