@@ -43,9 +43,12 @@ format: install
 	$(BIN)/ruff format src tests benchmarks testkit scripts
 	$(BIN)/ruff check --fix src tests benchmarks testkit scripts
 
+# pytest workers for `make test` (pytest-xdist); TEST_WORKERS=0 runs the suite in one process.
+TEST_WORKERS ?= 2
+
 test: install $(TEST_PREREQS)
 	$(MAKE) --no-print-directory lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS)
 
 bench: install bench-deps
 	$(BIN)/python -m benchmarks
