@@ -7,9 +7,10 @@ import os
 
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
+from testkit.qr_reader import qr_text
 
 from gymgate.runtime import Runtime
-from tests.api.helpers import decode_qr, pay
+from tests.api.helpers import pay
 
 
 def alive(pid: int) -> bool:
@@ -37,7 +38,7 @@ async def test_qr_images_come_from_another_process_and_decode_to_the_token(app: 
         workers = runtime.qr.worker_pids()
         assert len(workers) == 1  # GYMGATE_QR_WORKERS' default
         assert os.getpid() not in workers
-        assert decode_qr(png.content) == token
+        assert qr_text(png.content) == token
         assert svg.content.startswith(b"<?xml")
         assert b"<path" in svg.content
 
@@ -50,6 +51,6 @@ async def test_a_runtime_closes_its_pool_on_the_way_out(runtime: Runtime) -> Non
 
     await runtime.qr.close()
 
-    assert decode_qr(png) == "hello"
+    assert qr_text(png) == "hello"
     assert workers
     assert not any(alive(pid) for pid in workers)

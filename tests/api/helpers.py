@@ -18,7 +18,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy import select
-from testkit.qr_reader import qr_text
 
 from gymgate.cli import main
 from gymgate.keystore import KeyEntry, KeySet, kid_for
@@ -82,11 +81,6 @@ async def audit_items(client: Client, **params: Any) -> list[dict[str, Any]]:
 
 def admin_headers() -> dict[str, str]:
     return {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-
-
-def decode_qr(png: bytes) -> str:
-    """The text of the one QR code in a PNG."""
-    return qr_text(png)
 
 
 def tampered(token: str, **claims: Any) -> str:

@@ -15,7 +15,6 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 from testkit.databases import SqliteTemplate
 from testkit.live_server import LiveServer
-from testkit.qr_reader import qr_text
 from testkit.smtp import SmtpInbox, links_in
 
 from tests.conftest import ADMIN_TOKEN
@@ -26,6 +25,7 @@ from tests.e2e.conftest import (
     new_context,
     verify,
 )
+from tests.e2e.test_web_member import read_qr
 
 pytestmark = pytest.mark.e2e
 
@@ -57,10 +57,6 @@ def buy_another(page: Page, name: str) -> None:
     page.fill("#name", name)
     page.click("#pay")
     expect(page.locator("#pass-holder")).to_have_text(name)
-
-
-def read_qr(page: Page) -> str:
-    return qr_text(page.locator("#pass-qr").screenshot())
 
 
 def test_the_offer_is_clear_before_paying(
