@@ -1,7 +1,9 @@
 """`python -m benchmarks` (`make bench`): run every figure, print the table and a JSON line.
 
 BENCH_SECONDS sets the length of each wrk run (default 10, the issue's minimum) and
-BENCH_INPROC_SECONDS the length of each in-process loop (default 3); BENCH_ONLY runs a subset
+BENCH_INPROC_SECONDS the length of each in-process loop (default 3). Servers compared by a
+ratio take turns instead (benchmarks.gate): BENCH_ROUNDS rounds (default 4) of turns half a
+wrk run long, so each is loaded twice the minimum in all. BENCH_ONLY runs a subset
 (see benchmarks.only), e.g. BENCH_ONLY=I.summary, or BENCH_ONLY=B for the bound-pass
 figures alone.
 """
@@ -9,16 +11,20 @@ figures alone.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+
+from testkit.databases import PostgresDatabase
 
 from benchmarks.bound import measure as measure_bound
 from benchmarks.floors import ed25519_verifies, pyjwt_decodes, write_transactions
-from benchmarks.gate import GateRun, load_floor, load_gate
+from benchmarks.gate import Contender, Entry, lineup, median_ratio, pooled, take_turns
 from benchmarks.isolation_report import isolation_figures, rate_figures
 from benchmarks.issuance import load_issuance
 from benchmarks.latency import FLOOD_KINDS, isolation, rate_latencies
@@ -33,6 +39,10 @@ from benchmarks.workspace import Workspace, bench_postgres
 
 SECONDS = float(os.environ.get("BENCH_SECONDS", "10"))
 INPROC_SECONDS = float(os.environ.get("BENCH_INPROC_SECONDS", "3"))
+# Servers compared by a ratio take turns (benchmarks.gate): this many rounds of turns of
+# half a wrk run each.
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "4"))
+TURN_SECONDS = SECONDS / 2
 LAST_JSON = Path(__file__).with_name("last.json")
 REPO = Path(__file__).resolve().parents[1]
 # What a backend's /verify should reach, as a share of the hello-world floor F4.
@@ -40,10 +50,6 @@ M2_RATIO_TARGET = {"sqlite": 0.6, "postgres": 0.4}
 M2_P99_TARGET_MS = {"sqlite": 5.0}
 # "Throttling on" for T: the default-on limiter with a budget the benchmark never reaches.
 RATE_LIMIT_ON = 100_000_000
-
-
-class _Done(Exception):
-    """The steps BENCH_ONLY selected have run."""
 
 
 def step(message: str) -> None:
@@ -130,29 +136,6 @@ def hello_floor(report: Report, workspace: Workspace) -> None:
     _load_figures(report, "F4", "hello world", load)
 
 
-def essential_floor(workspace: Workspace, when: str) -> Load:
-    step(f"F5 essential-work /verify floor (msgspec, secret, Ed25519 JWT, SQLite), wrk, {when}")
-    return load_floor(
-        workspace, workspace.fresh_sqlite("f5-" + when.replace(" ", "-")), SECONDS
-    ).allow
-
-
-def floor_figures(report: Report, runs: list[Load]) -> None:
-    """F5 from its runs before and after M2 on SQLite, pooled: P1 compares two servers
-    measured at different moments, and on this VM a run drifts by 10-15 % within minutes,
-    so the floor brackets the run it is the floor of."""
-    pooled = Load(
-        requests=sum(run.requests for run in runs),
-        seconds=sum(run.seconds for run in runs),
-        p50_ms=statistics.fmean(run.p50_ms for run in runs),
-        p99_ms=statistics.fmean(run.p99_ms for run in runs),
-        errors=sum(run.errors for run in runs),
-    )
-    _load_figures(report, "F5", "essential-work /verify floor", pooled)
-    for n, run in enumerate(runs, 1):
-        report.add(Figure(f"F5.rps.run{n}", f"  run {n} of {len(runs)}: requests/s", run.rps, "/s"))
-
-
 def offline_figures(report: Report, workspace: Workspace) -> None:
     step("O offline gate: local decisions/s, then one sync of every decision to a server")
     measured = measure_offline(workspace)
@@ -168,61 +151,6 @@ def offline_figures(report: Report, workspace: Workspace) -> None:
             f"sync of {measured['sync_decisions']:.0f} offline decisions",
             measured["sync_seconds"],
             "s",
-        )
-    )
-
-
-def throttle_cost(report: Report, workspace: Workspace) -> None:
-    step("T /verify on SQLite with throttling on (a budget no client reaches)")
-    run = load_gate(
-        workspace,
-        workspace.fresh_sqlite("t"),
-        SECONDS,
-        name="t",
-        with_denies=False,
-        env={"GYMGATE_RATE_LIMIT_PER_MINUTE": str(RATE_LIMIT_ON)},
-    )
-    report.add(
-        Figure("T.rps", "/verify sqlite allows, throttling on: requests/s", run.allow.rps, "/s")
-    )
-    base = report.value("M2.sqlite.allow.rps")
-    kept = ratio(run.allow.rps, base)
-    cost = None if kept is None else 1 - kept
-    report.add(
-        Figure(
-            "T.ratelimit_cost",
-            "  throughput lost to throttling",
-            cost,
-            "x",
-            "<= 0.10",
-            at_most(cost, 0.10),
-        )
-    )
-
-
-def verify_share_figures(report: Report) -> None:
-    """P1, P5 and P6: /verify against its floors and its own median, in this run."""
-    p1 = ratio(report.value("M2.sqlite.allow.rps"), report.value("F5.rps"))
-    report.add(
-        Figure(
-            "P1.ratio", "M2 sqlite allows / F5 requests/s", p1, "x", ">= 0.85", at_least(p1, 0.85)
-        )
-    )
-    p5 = ratio(report.value("M2.sqlite.allow.p99"), report.value("M2.sqlite.allow.p50"))
-    report.add(
-        Figure(
-            "M2.sqlite.allow.p99_over_p50",
-            "M2 sqlite allows: p99 / p50",
-            p5,
-            "x",
-            "<= 3",
-            at_most(p5, 3.0),
-        )
-    )
-    p6 = ratio(report.value("M2.postgres.allow.rps"), report.value("M2.sqlite.allow.rps"))
-    report.add(
-        Figure(
-            "P6.ratio", "M2 postgres / M2 sqlite allows/s", p6, "x", ">= 0.80", at_least(p6, 0.8)
         )
     )
 
@@ -260,14 +188,16 @@ def _load_figures(report: Report, key: str, label: str, load: Load) -> None:
         report.notes.append(f"{key}: {load.errors} wrk errors or non-2xx answers")
 
 
-def _gate_figures(report: Report, key: str, backend: str, run: GateRun) -> None:
+def _gate_figures(
+    report: Report, key: str, backend: str, ours: Contender, base: Contender | None = None
+) -> None:
+    """M2/M3 figures of one backend's contender; M3's p99 is compared with `base`, a server
+    on a fresh database that took turns with it."""
     f4 = report.value("F4.rps")
-    for kind, load, share in (
-        ("allow", run.allow, run.allowed_share),
-        ("deny", run.deny, run.denied_share),
-    ):
-        if load is None:
+    for kind, loads in (("allow", ours.allows), ("deny", ours.denies)):
+        if not loads:
             continue
+        load = pooled(loads)
         name = f"{key}.{backend}.{kind}"
         label = f"/verify {backend}, " + ("new passes" if kind == "allow" else "replays (denied)")
         report.add(Figure(f"{name}.rps", f"{label}: requests/s", load.rps, "/s"))
@@ -296,35 +226,195 @@ def _gate_figures(report: Report, key: str, backend: str, run: GateRun) -> None:
                     at_most(load.p99_ms, p99_target),
                 )
             )
-        elif key == "M3":
-            base = report.value(f"M2.{backend}.{kind}.p99")
-            report.add(Figure(f"{name}.p99", "  p99", load.p99_ms, "ms"))
-            growth = ratio(load.p99_ms, base)
-            report.add(
-                Figure(
-                    f"{name}.p99_vs_M2",
-                    "  p99 / M2 p99",
-                    growth,
-                    "x",
-                    "<= 1.15",
-                    at_most(growth, 1.15),
-                )
-            )
         else:
             report.add(Figure(f"{name}.p99", "  p99", load.p99_ms, "ms"))
-        wanted = "allow" if kind == "allow" else "deny"
+        if base is not None:
+            base_loads = base.allows if kind == "allow" else base.denies
+            report.add(
+                Figure(
+                    f"{name}.base_p99",
+                    "  p99 of a fresh database, same rounds",
+                    pooled(base_loads).p99_ms,
+                    "ms",
+                )
+            )
+            growth = _rounds(report, f"{name}.p99_vs_M2", loads, base_loads, _p99)
+            report.add(
+                Figure.ceiling(
+                    f"{name}.p99_vs_M2", "  p99 / fresh p99 (median of rounds)", growth, 1.15
+                )
+            )
+        share = ours.share(kind)
         report.add(
             Figure(
                 f"{name}.share",
-                f"  share of audit rows that are {wanted}s",
+                f"  share of audit rows that are {kind}s",
                 share,
                 "x",
                 "= 1.00",
                 at_least(share, 0.999),
             )
         )
-        if load.errors:
-            report.notes.append(f"{name}: {load.errors} wrk errors or non-2xx answers")
+        errors = sum(load.errors for load in loads)
+        if errors:
+            report.notes.append(f"{name}: {errors} wrk errors or non-2xx answers")
+
+
+def _rps(load: Load) -> float:
+    return load.rps
+
+
+def _p99(load: Load) -> float:
+    return load.p99_ms
+
+
+def _rounds(
+    report: Report,
+    key: str,
+    top: list[Load],
+    bottom: list[Load],
+    measure: Callable[[Load], float],
+) -> float | None:
+    """The median of the rounds' ratios; the rounds themselves go into the notes."""
+    median, rounds = median_ratio(top, bottom, measure)
+    report.notes.append(f"{key} by round: " + " ".join(f"{r:.2f}" for r in rounds))
+    return median
+
+
+def gate_lineup(
+    report: Report, workspace: Workspace, postgres: PostgresDatabase | None
+) -> list[float]:
+    """M2 (both backends), F5 and T in turns; P1, P4, P5, P6 from their rounds. Returns the
+    M2 servers' RSS."""
+    entries = [Entry("m2-sqlite", workspace.fresh_sqlite("m2"))]
+    if wanted("F5") or wanted("P1"):
+        entries.append(Entry("f5", workspace.fresh_sqlite("f5"), floor=True))
+    if wanted("T"):
+        throttled = {"GYMGATE_RATE_LIMIT_PER_MINUTE": str(RATE_LIMIT_ON)}
+        entries.append(Entry("t", workspace.fresh_sqlite("t"), env=throttled))
+    if postgres is not None and (wanted("M2.postgres") or wanted("P6")):
+        postgres.empty()
+        entries.append(Entry("m2-postgres", postgres.url))
+    names = ", ".join(entry.name for entry in entries)
+    step(f"M2/F5/T /verify in {ROUNDS} rounds of {TURN_SECONDS:g} s turns: {names}")
+    with lineup(workspace, entries) as contenders:
+        by_name = {contender.name: contender for contender in contenders}
+        m2 = {n.removeprefix("m2-"): c for n, c in by_name.items() if n.startswith("m2-")}
+        take_turns(workspace, contenders, ROUNDS, TURN_SECONDS, denies=list(m2.values()))
+        rss = [contender.server.rss_mb() for contender in m2.values()]
+    sqlite = m2["sqlite"]
+    for backend, contender in m2.items():
+        _gate_figures(report, "M2", backend, contender)
+    p5 = statistics.median(load.p99_ms / load.p50_ms for load in sqlite.allows)
+    report.add(
+        Figure.ceiling(
+            "M2.sqlite.allow.p99_over_p50", "M2 sqlite allows: p99 / p50 (median of rounds)", p5, 3
+        )
+    )
+    if "f5" in by_name:
+        f5 = by_name["f5"].allows
+        _load_figures(report, "F5", "essential-work /verify floor", pooled(f5))
+        p1 = _rounds(report, "P1.ratio", sqlite.allows, f5, _rps)
+        report.add(
+            Figure.floor("P1.ratio", "M2 sqlite / F5 requests/s (median of rounds)", p1, 0.85)
+        )
+    if "t" in by_name:
+        t = by_name["t"].allows
+        report.add(
+            Figure("T.rps", "/verify sqlite allows, throttling on: requests/s", pooled(t).rps, "/s")
+        )
+        kept = _rounds(report, "T.rps / M2.sqlite.allow.rps", t, sqlite.allows, _rps)
+        cost = None if kept is None else 1 - kept
+        report.add(
+            Figure.ceiling(
+                "T.ratelimit_cost", "  throughput lost to throttling (median of rounds)", cost, 0.1
+            )
+        )
+    if "postgres" in m2:
+        p6 = _rounds(report, "P6.ratio", m2["postgres"].allows, sqlite.allows, _rps)
+        report.add(
+            Figure.floor("P6.ratio", "M2 postgres / M2 sqlite allows/s (median of rounds)", p6, 0.8)
+        )
+    return rss
+
+
+def history_figures(
+    report: Report, workspace: Workspace, backend: str, url: str, fresh_url: str
+) -> float:
+    """M3: /verify on the preloaded database in turns with one on a fresh database; its RSS."""
+    step(f"M3 /verify on {backend} with history, in turns with a fresh database")
+    entries = [Entry(f"m3-{backend}", url), Entry(f"m3-fresh-{backend}", fresh_url)]
+    with lineup(workspace, entries) as (history, fresh):
+        take_turns(workspace, [history, fresh], ROUNDS, TURN_SECONDS, denies=[history, fresh])
+        rss = history.server.rss_mb()
+    _gate_figures(report, "M3", backend, history, fresh)
+    return rss
+
+
+def two_workers(report: Report, workspace: Workspace) -> None:
+    """M6: two workers in turns with one, on SQLite."""
+    step("M6 /verify with two workers in turns with one, SQLite")
+    entries = [
+        Entry("m6", workspace.fresh_sqlite("m6"), workers=2),
+        Entry("m6-one", workspace.fresh_sqlite("m6-one")),
+    ]
+    with lineup(workspace, entries) as (two, one):
+        take_turns(workspace, [two, one], ROUNDS, TURN_SECONDS)
+    report.add(
+        Figure(
+            "M6.rps", "/verify sqlite allows, 2 workers: requests/s", pooled(two.allows).rps, "/s"
+        )
+    )
+    report.add(
+        Figure(
+            "M6.ratio",
+            "  2 workers / 1 worker (median of rounds)",
+            _rounds(report, "M6.ratio", two.allows, one.allows, _rps),
+            "x",
+        )
+    )
+
+
+def issuance_figures(report: Report, workspace: Workspace) -> None:
+    step("M4 POST /generate_qr png")
+    issued = load_issuance(workspace, workspace.fresh_sqlite("m4"), SECONDS)
+    report.add(
+        Figure(
+            "M4.rps",
+            "/generate_qr png per second (1 worker)",
+            issued.load.rps,
+            "/s",
+            ">= 200",
+            at_least(issued.load.rps, 200),
+        )
+    )
+    report.add(Figure("M4.p99", "  p99", issued.load.p99_ms, "ms"))
+    report.add(Figure("M4.token_bytes", "  token length", issued.token_bytes, "B"))
+    report.add(
+        Figure(
+            "M4.qr_version",
+            "  QR version at EC M",
+            issued.qr_version,
+            "",
+            "<= 12",
+            issued.qr_version <= 12,
+        )
+    )
+
+
+@contextlib.contextmanager
+def _fresh_database(workspace: Workspace, backend: str) -> Iterator[str]:
+    """A migrated, empty database of `backend` for the block (a Postgres one is dropped)."""
+    if backend == "sqlite":
+        yield workspace.fresh_sqlite("m3-fresh")
+        return
+    database = bench_postgres()
+    assert database is not None  # the preloaded one is there
+    database.create()
+    try:
+        yield database.url
+    finally:
+        database.drop()
 
 
 def main() -> None:
@@ -358,28 +448,10 @@ def main() -> None:
                 bound_figures(report, workspace)
             if wanted("F4") or wanted("M2"):
                 hello_floor(report, workspace)
-            f5_runs: list[Load] = []
-            if wanted("F5") or wanted("P1"):
-                f5_runs.append(essential_floor(workspace, "before M2"))
-            for backend in backends:
-                if not (wanted(f"M2.{backend}") or wanted("P1") or wanted("P6")):
-                    continue
-                step(f"M2 /verify on {backend}: allows, then all-denies")
-                url = workspace.fresh_sqlite("m2") if backend == "sqlite" else postgres.url  # type: ignore[union-attr]
-                prepare = postgres.empty if backend == "postgres" else None  # type: ignore[union-attr]
-                run = load_gate(workspace, url, SECONDS, name=f"m2-{backend}", prepare=prepare)
-                _gate_figures(report, "M2", backend, run)
-                rss.append(run.rss_mb)
-                if backend == "sqlite" and f5_runs:
-                    f5_runs.append(essential_floor(workspace, "after M2"))
-            if f5_runs:
-                floor_figures(report, f5_runs)
-            if wanted("M2") or wanted("P1") or wanted("P6"):
-                verify_share_figures(report)
+            if any(wanted(k) for k in ("M2", "F5", "P1", "P6", "T")):
+                rss += gate_lineup(report, workspace, postgres)
             if wanted("O"):
                 offline_figures(report, workspace)
-            if wanted("T"):
-                throttle_cost(report, workspace)
             if wanted("L"):
                 step("P2 /verify and F5 paced at 100, 300, 600 req/s (open loop)")
                 rate_figures(report, *rate_latencies(workspace, SECONDS))
@@ -403,10 +475,8 @@ def main() -> None:
                     f"M3 {backend} audit rollup of the preload took {counted:.1f} s"
                 )
                 if wanted(f"M3.{backend}"):
-                    step(f"M3 /verify on {backend} with history")
-                    run = load_gate(workspace, url, SECONDS, name=f"m3-{backend}")
-                    _gate_figures(report, "M3", backend, run)
-                    rss.append(run.rss_mb)
+                    with _fresh_database(workspace, backend) as fresh_url:
+                        rss.append(history_figures(report, workspace, backend, url, fresh_url))
                 if kinds:
                     step(f"P3 gate at 100 req/s beside {', '.join(kinds)} floods on {backend}")
                     isolation_figures(report, backend, isolation(workspace, url, SECONDS, kinds))
@@ -422,56 +492,10 @@ def main() -> None:
                         max(rss) < 150,
                     )
                 )
-            if not (wanted("M4") or wanted("M6")):
-                raise _Done
-            step("M4 POST /generate_qr png")
-            issued = load_issuance(workspace, workspace.fresh_sqlite("m4"), SECONDS)
-            report.add(
-                Figure(
-                    "M4.rps",
-                    "/generate_qr png per second (1 worker)",
-                    issued.load.rps,
-                    "/s",
-                    ">= 200",
-                    at_least(issued.load.rps, 200),
-                )
-            )
-            report.add(Figure("M4.p99", "  p99", issued.load.p99_ms, "ms"))
-            report.add(Figure("M4.token_bytes", "  token length", issued.token_bytes, "B"))
-            report.add(
-                Figure(
-                    "M4.qr_version",
-                    "  QR version at EC M",
-                    issued.qr_version,
-                    "",
-                    "<= 12",
-                    issued.qr_version <= 12,
-                )
-            )
-            step("M6 /verify with two workers, SQLite")
-            two = load_gate(
-                workspace,
-                workspace.fresh_sqlite("m6"),
-                SECONDS,
-                name="m6",
-                workers=2,
-                with_denies=False,
-            )
-            report.add(
-                Figure(
-                    "M6.rps", "/verify sqlite allows, 2 workers: requests/s", two.allow.rps, "/s"
-                )
-            )
-            report.add(
-                Figure(
-                    "M6.ratio",
-                    "  2 workers / 1 worker",
-                    ratio(two.allow.rps, report.value("M2.sqlite.allow.rps")),
-                    "x",
-                )
-            )
-        except _Done:
-            pass  # BENCH_ONLY: the selected figures are in
+            if wanted("M4"):
+                issuance_figures(report, workspace)
+            if wanted("M6"):
+                two_workers(report, workspace)
         except Exception as error:  # the figures so far are still worth printing
             report.notes.append(f"bench stopped early: {type(error).__name__}: {error}"[:2000])
         finally:

@@ -1,11 +1,26 @@
-"""M2/M3/M5/M6: POST /verify over HTTP from wrk, every allow a pass never shown before."""
+"""M2, M3, M5, M6, F5, P1, P4, P6: POST /verify over HTTP from wrk, servers taking turns.
+
+This VM drifts: one server measured twice a few minutes apart differs by 10-25 % (one run
+saw F5 at 1,249 req/s, then 1,535 two minutes later). A ratio of two servers each measured
+once carries that drift whole. Here the servers of a ratio run side by side and are loaded
+in short turns: each round loads every one of them once, the order rotating from round to
+round, so one round's ratio compares nearly the same machine. A figure's ratio is the median
+of its rounds' ratios; the rounds themselves go into the notes, so a reader sees how much
+the machine moved.
+
+Every allow turn sends passes never shown to that server before; a deny turn replays passes
+its server already admitted (every answer `already_used`). The audit rows each turn wrote are
+counted, so a run that allowed what it should have denied (or the reverse) shows.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
+import statistics
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 
 from testkit.live_server import LiveServer
 
@@ -13,87 +28,140 @@ from benchmarks.loadgen import Load, wrk
 from benchmarks.servers import floor_server, gymgate_server
 from benchmarks.workspace import GATE, Workspace, audit_counts, used_pass_ids
 
-__all__ = ["GateRun", "gate_bodies", "load_floor", "load_gate"]
+__all__ = [
+    "Contender",
+    "Entry",
+    "gate_bodies",
+    "lineup",
+    "median_ratio",
+    "pooled",
+    "take_turns",
+]
 
 WARMUP_SECONDS = 2
 WARMUP_TOKENS = 20_000
+# Passes prepared per allow turn: the last turn's rate times this, plus a margin.
+HEADROOM = 1.6
 
 
 @dataclass(frozen=True, slots=True)
-class GateRun:
-    """One server's allow run, then (optionally) its all-denies run, and its memory after."""
+class Entry:
+    """A server to start for a line-up: gymgate (with extra env, workers) or F5's floor."""
 
-    allow: Load
-    allowed_share: float  # of the allow run's audit rows, the share that were allows
-    deny: Load | None
-    denied_share: float | None
-    rss_mb: float
+    name: str
+    database_url: str
+    floor: bool = False
+    env: Mapping[str, str] = field(default_factory=dict)
+    workers: int = 1
 
 
-def load_gate(
+@dataclass
+class Contender:
+    """A started /verify server, and what its turns measured."""
+
+    name: str
+    server: LiveServer
+    database_url: str
+    secret: str
+    allows: list[Load] = field(default_factory=list)
+    denies: list[Load] = field(default_factory=list)
+    rows: Counter[tuple[str, str]] = field(default_factory=Counter)  # (turn kind, result)
+    sent: list[tuple[str, str]] = field(default_factory=list)
+    rate: float = 0.0  # requests/s of the last allow turn (or warm-up): sizes the next one
+
+    def load(
+        self, workspace: Workspace, tokens: list[tuple[str, str]], s: float, kind: str
+    ) -> Load:
+        """One wrk run of `s` seconds, request n carrying token n (wrapping)."""
+        bodies = workspace.root / f"{self.name}-{kind}.jsonl"
+        bodies.write_bytes(b"\n".join(gate_bodies(tokens)) + b"\n")
+        before = audit_counts(self.database_url)
+        load = wrk(
+            self.server.url,
+            "/verify",
+            s,
+            method="POST",
+            bodies=bodies,
+            authorization=f"Bearer {self.secret}",
+        )
+        after = audit_counts(self.database_url)
+        for result in ("allow", "deny"):
+            self.rows[kind, result] += after.get(result, 0) - before.get(result, 0)
+        return load
+
+    def share(self, kind: str) -> float | None:
+        """Of the audit rows written in `kind` turns, the share that were `kind`s."""
+        total = self.rows[kind, "allow"] + self.rows[kind, "deny"]
+        return self.rows[kind, kind] / total if total else None
+
+
+@contextlib.contextmanager
+def lineup(workspace: Workspace, entries: Sequence[Entry]) -> Iterator[list[Contender]]:
+    """Every entry's server started (each with a gate of its own), stopped on exit."""
+    with contextlib.ExitStack() as stack:
+        contenders = []
+        for entry in entries:
+            secret = workspace.add_gate(entry.database_url)
+            server = (
+                floor_server(workspace, entry.database_url, secret)
+                if entry.floor
+                else gymgate_server(
+                    workspace.root,
+                    {**workspace.server_env(entry.database_url), **entry.env},
+                    entry.workers,
+                )
+            )
+            stack.enter_context(server)
+            contenders.append(Contender(entry.name, server, entry.database_url, secret))
+        yield contenders
+
+
+def take_turns(
     workspace: Workspace,
-    database_url: str,
+    contenders: Sequence[Contender],
+    rounds: int,
     seconds: float,
     *,
-    name: str,
-    workers: int = 1,
-    with_denies: bool = True,
-    prepare: Callable[[], object] | None = None,
-    env: dict[str, str] | None = None,
-) -> GateRun:
-    """Warm up, load distinct valid passes, then replay used ones (all already_used)."""
-    if prepare is not None:
-        prepare()
-    secret = workspace.add_gate(database_url)
-    server_env = {**workspace.server_env(database_url), **(env or {})}
-    server = gymgate_server(workspace.root, server_env, workers)
-    return _load(workspace, server, database_url, secret, seconds, name, with_denies)
-
-
-def load_floor(workspace: Workspace, database_url: str, seconds: float) -> GateRun:
-    """F5: the essential-work floor server, loaded exactly like M2 (allows only)."""
-    secret = workspace.add_gate(database_url)
-    server = floor_server(workspace, database_url, secret)
-    return _load(workspace, server, database_url, secret, seconds, "f5", with_denies=False)
-
-
-def _load(
-    workspace: Workspace,
-    server_to_start: LiveServer,
-    database_url: str,
-    secret: str,
-    seconds: float,
-    name: str,
-    with_denies: bool,
-) -> GateRun:
-    authorization = f"Bearer {secret}"
-    with server_to_start as server:
-
-        def run(bodies: Path, duration: float) -> tuple[Load, dict[str, int]]:
-            before = audit_counts(database_url)
-            load = wrk(
-                server.url,
-                "/verify",
-                duration,
-                method="POST",
-                bodies=bodies,
-                authorization=authorization,
+    denies: Sequence[Contender] = (),
+) -> None:
+    """Warm every contender up, then `rounds` rounds of allow turns of `seconds` each; then,
+    for `denies`, as many rounds of deny turns."""
+    for contender in contenders:
+        warm = contender.load(workspace, workspace.tokens(WARMUP_TOKENS), WARMUP_SECONDS, "warm")
+        contender.rate = warm.rps
+    for n in range(rounds):
+        for contender in _rotated(contenders, n):
+            tokens = workspace.new_tokens(int(contender.rate * seconds * HEADROOM) + 2000)
+            load = contender.load(workspace, tokens, seconds, "allow")
+            contender.allows.append(load)
+            contender.sent.extend(tokens)
+            contender.rate = load.rps
+    replays = {c.name: _admitted(c) for c in denies}
+    for n in range(rounds if denies else 0):
+        for contender in _rotated(denies, n):
+            contender.denies.append(
+                contender.load(workspace, replays[contender.name], seconds, "deny")
             )
-            after = audit_counts(database_url)
-            return load, {k: after.get(k, 0) - before.get(k, 0) for k in ("allow", "deny")}
 
-        tokens = workspace.tokens(WARMUP_TOKENS)
-        warm, _ = run(_bodies(workspace, f"{name}-warm", tokens), WARMUP_SECONDS)
-        needed = int(warm.rps * seconds * 1.6) + 2000
-        fresh = workspace.tokens(WARMUP_TOKENS + needed)[WARMUP_TOKENS:]
-        allow, allow_rows = run(_bodies(workspace, f"{name}-allow", fresh), seconds)
-        deny = denied_share = None
-        if with_denies:
-            used = used_pass_ids(database_url)
-            replay = [pair for pair in fresh if pair[0] in used]
-            deny, deny_rows = run(_bodies(workspace, f"{name}-deny", replay), seconds)
-            denied_share = _share(deny_rows, "deny")
-        return GateRun(allow, _share(allow_rows, "allow"), deny, denied_share, server.rss_mb())
+
+def pooled(loads: Sequence[Load]) -> Load:
+    """Several runs as one: requests and seconds summed, percentiles averaged."""
+    return Load(
+        requests=sum(load.requests for load in loads),
+        seconds=sum(load.seconds for load in loads),
+        p50_ms=statistics.fmean(load.p50_ms for load in loads),
+        p99_ms=statistics.fmean(load.p99_ms for load in loads),
+        errors=sum(load.errors for load in loads),
+        bytes=sum(load.bytes for load in loads),
+    )
+
+
+def median_ratio(
+    top: Sequence[Load], bottom: Sequence[Load], measure: Callable[[Load], float]
+) -> tuple[float | None, list[float]]:
+    """The median over rounds of measure(top) / measure(bottom), and each round's ratio."""
+    rounds = [measure(a) / measure(b) for a, b in zip(top, bottom, strict=True) if measure(b)]
+    return (statistics.median(rounds) if rounds else None), rounds
 
 
 def gate_bodies(tokens: list[tuple[str, str]]) -> list[bytes]:
@@ -101,12 +169,14 @@ def gate_bodies(tokens: list[tuple[str, str]]) -> list[bytes]:
     return [json.dumps({"token": token, "gate": GATE}).encode() for _, token in tokens]
 
 
-def _bodies(workspace: Workspace, name: str, tokens: list[tuple[str, str]]) -> Path:
-    path = workspace.root / f"{name}.jsonl"
-    path.write_bytes(b"\n".join(gate_bodies(tokens)) + b"\n")
-    return path
+def _rotated(contenders: Sequence[Contender], n: int) -> list[Contender]:
+    """Round n's order: each contender goes first in its turn, so none always follows the
+    same one."""
+    shift = n % len(contenders) if contenders else 0
+    return [*contenders[shift:], *contenders[:shift]]
 
 
-def _share(rows: dict[str, int], result: str) -> float:
-    total = sum(rows.values())
-    return rows.get(result, 0) / total if total else 0.0
+def _admitted(contender: Contender) -> list[tuple[str, str]]:
+    """The passes of `contender`'s allow turns that its server admitted."""
+    used = used_pass_ids(contender.database_url)
+    return [pair for pair in contender.sent if pair[0] in used]

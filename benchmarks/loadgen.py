@@ -21,6 +21,7 @@ class Load:
     p50_ms: float
     p99_ms: float
     errors: int  # socket errors, timeouts and non-2xx/3xx answers
+    bytes: int = 0  # read from the server, unfinished answers included
 
     @property
     def rps(self) -> float:
@@ -70,4 +71,5 @@ def wrk(
         p50_ms=result["p50_us"] / 1000,
         p99_ms=result["p99_us"] / 1000,
         errors=sum(result[k] for k in ("connect", "read", "write", "status", "timeout")),
+        bytes=result["bytes"],
     )

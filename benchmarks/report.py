@@ -29,9 +29,21 @@ class Figure:
             return f"{self.value:,.0f}{'' if self.unit == 'rows' else ' ' + self.unit}"
         if self.unit == "ms":
             return f"{self.value:.2f} ms"
+        if self.unit == "MB/s":
+            return f"{self.value:.1f} MB/s"
         if self.unit == "x":
             return f"{self.value:.2f}x"
         return f"{self.value:g}{self.unit}"
+
+    @classmethod
+    def floor(cls, key: str, label: str, value: float | None, least: float) -> Figure:
+        """A ratio that must be at least `least`."""
+        return cls(key, label, value, "x", f">= {least:.2f}", at_least(value, least))
+
+    @classmethod
+    def ceiling(cls, key: str, label: str, value: float | None, most: float) -> Figure:
+        """A ratio that must be at most `most`."""
+        return cls(key, label, value, "x", f"<= {most:g}", at_most(value, most))
 
     def verdict(self) -> str:
         return {True: "yes", False: "NO", None: ""}[self.holds]
