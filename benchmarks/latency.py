@@ -49,21 +49,23 @@ def _pace(server: LiveServer, secret: str, bodies: list[bytes], rate: float, s: 
 
 
 def rate_latencies(
-    workspace: Workspace, seconds: float
-) -> tuple[dict[int, Paced], dict[int, Paced]]:
-    """(gymgate, floor) paced results by rate, each server on a fresh SQLite database.
+    workspace: Workspace, seconds: float, rounds: int
+) -> tuple[dict[int, list[Paced]], dict[int, list[Paced]]]:
+    """(gymgate, floor) paced results by rate, one per round, each server on a fresh SQLite
+    database.
 
-    Both servers run side by side and each rate paces one, then the other, the order
-    alternating from rate to rate: whatever the machine is doing meanwhile (a database
-    still settling the previous step's writes, a neighbour) falls on both alike, instead of
-    on whichever server happened to run first.
+    Both servers run side by side and take turns of `seconds` at each rate, round after
+    round, the order alternating from turn to turn: whatever the machine is doing meanwhile
+    (a database still settling the previous step's writes, a neighbour) falls on both
+    alike, and each round's p99 ratio compares the same few seconds of the machine (as the
+    gate's throughput ratios do, see benchmarks.gate).
     """
     ours_url = workspace.fresh_sqlite("p2-gymgate")
     ours_secret = workspace.add_gate(ours_url)
     floor_url = workspace.fresh_sqlite("p2-floor")
     floor_secret = workspace.add_gate(floor_url)
-    ours: dict[int, Paced] = {}
-    floor: dict[int, Paced] = {}
+    ours: dict[int, list[Paced]] = {rate: [] for rate in RATES}
+    floor: dict[int, list[Paced]] = {rate: [] for rate in RATES}
     with (
         gymgate_server(workspace.root, workspace.server_env(ours_url)) as gymgate,
         floor_server(workspace, floor_url, floor_secret) as essential,
@@ -71,10 +73,13 @@ def rate_latencies(
         servers = [(gymgate, ours_secret, ours), (essential, floor_secret, floor)]
         for server, secret, _ in servers:
             _pace(server, secret, gate_bodies(workspace.new_tokens(200)), 100, 2)  # warm-up
-        for turn, rate in enumerate(RATES):
-            for server, secret, found in servers[:: 1 if turn % 2 == 0 else -1]:
-                bodies = gate_bodies(workspace.new_tokens(int(rate * seconds) + 1))
-                found[rate] = _pace(server, secret, bodies, rate, seconds)
+        turn = 0
+        for _ in range(rounds):
+            for rate in RATES:
+                for server, secret, found in servers[:: 1 if turn % 2 == 0 else -1]:
+                    bodies = gate_bodies(workspace.new_tokens(int(rate * seconds) + 1))
+                    found[rate].append(_pace(server, secret, bodies, rate, seconds))
+                turn += 1
     return ours, floor
 
 
