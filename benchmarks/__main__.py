@@ -43,6 +43,8 @@ INPROC_SECONDS = float(os.environ.get("BENCH_INPROC_SECONDS", "3"))
 # half a wrk run each.
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "4"))
 TURN_SECONDS = SECONDS / 2
+# M1's in-process turns (F2, F3 and M1 each this long, in every round).
+M1_TURN_SECONDS = 1.0
 # P2's paced turns: three rounds (a p99 of a 5 s turn at 100/s rests on its 5 worst scans).
 P2_ROUNDS = min(ROUNDS, 3)
 # M6 has no target: two rounds keep `make bench` under 15 minutes.
@@ -162,24 +164,57 @@ def offline_figures(report: Report, workspace: Workspace) -> None:
 def pipeline(
     report: Report, workspace: Workspace, backends: dict[str, str], fresh: dict[str, str]
 ) -> None:
+    """M1 against its floor 1/(1/F2+1/F3), in rounds of one-second turns (F2, F3, M1) so
+    each round's ratio compares the same moment of the machine; the median is reported."""
     tokens = [token for _, token in workspace.tokens(40_000)]
-    f2 = report.value("F2")
-    for backend in backends:
-        step(f"M1 in-process verify pipeline on {backend}")
-        url = fresh[backend]
-        per_s = asyncio.run(verify_pipeline(workspace.settings(url), tokens, INPROC_SECONDS))
-        report.add(Figure(f"M1.{backend}", f"in-process verifies/s, {backend}", per_s, "/s"))
-        f3 = report.value(f"F3.{backend}")
-        floor = 1 / (1 / f2 + 1 / f3) if f2 and f3 else None
-        share = ratio(per_s, floor)
+    share_per_round = len(tokens) // ROUNDS
+    _, token = workspace.tokens(1)[0]
+    public_key = workspace.keyset.entries[0].public_key
+    for backend, f3_url in backends.items():
+        step(f"M1 in-process verify pipeline on {backend}, {ROUNDS} rounds of F2, F3, M1 turns")
+        m1s: list[float] = []
+        ratios: list[float] = []
+        for n in range(ROUNDS):
+            mine = tokens[n * share_per_round : (n + 1) * share_per_round]
+            turns: dict[str, Callable[[], float]] = {
+                "f2": lambda: pyjwt_decodes(token, public_key, M1_TURN_SECONDS),
+                "f3": lambda: asyncio.run(
+                    write_transactions(
+                        workspace.settings(f3_url),  # noqa: B023 - called in this iteration
+                        M1_TURN_SECONDS,
+                        start=(n + 1) * 10_000_000,  # noqa: B023
+                    )
+                ),
+                "m1": lambda: asyncio.run(
+                    verify_pipeline(
+                        workspace.settings(fresh[backend]),  # noqa: B023
+                        mine,  # noqa: B023
+                        M1_TURN_SECONDS,
+                    )
+                ),
+            }
+            # The order rotates: whatever a turn leaves behind (Postgres flushing F3's
+            # writes) falls on each of the three in turn.
+            order = [*turns][n % 3 :] + [*turns][: n % 3]
+            found = {name: turns[name]() for name in order}
+            f2, f3, m1 = found["f2"], found["f3"], found["m1"]
+            m1s.append(m1)
+            ratios.append(m1 * (1 / f2 + 1 / f3))
         report.add(
             Figure(
+                f"M1.{backend}",
+                f"in-process verifies/s, {backend} (median of rounds)",
+                statistics.median(m1s),
+                "/s",
+            )
+        )
+        report.notes.append(f"M1.{backend}.ratio by round: " + " ".join(f"{r:.2f}" for r in ratios))
+        report.add(
+            Figure.floor(
                 f"M1.{backend}.ratio",
-                "  ratio to 1/(1/F2+1/F3)",
-                share,
-                "x",
-                ">= 0.80",
-                at_least(share, 0.8),
+                "  ratio to 1/(1/F2+1/F3) (median of rounds)",
+                statistics.median(ratios),
+                0.8,
             )
         )
 

@@ -47,26 +47,29 @@ def pyjwt_decodes(token: str, public_key: Any, seconds: float) -> float:
     return per_second(lambda _: jwt.decode(token, public_key, algorithms=["EdDSA"]), seconds)
 
 
-async def write_transactions(settings: Settings, seconds: float) -> float:
+async def write_transactions(settings: Settings, seconds: float, start: int = 0) -> float:
     """F3: BEGIN; INSERT used pass ON CONFLICT DO NOTHING RETURNING; INSERT audit; COMMIT.
 
     Straight on the driver connection the app's hot path uses, set up the app's way: on
     SQLite the check-in writer's sqlite3 connection (its pragmas, BEGIN IMMEDIATE), on
     Postgres a pooled asyncpg connection. No SQLAlchemy per statement: the floor any verify
-    has to pay.
+    has to pay. Pass ids count up from `start` (another run on the database starts past this
+    one's).
     """
     if backend_of(settings.database_url) == "sqlite":
         writer = SqliteWriter(settings)
         try:
             with writer.engine.connect() as sync_connection:
                 driver = sync_connection.connection.driver_connection
-                return per_second(lambda i: _sqlite_transaction(driver, i), seconds)
+                return per_second(lambda i: _sqlite_transaction(driver, start + i), seconds)
         finally:
             await writer.close()
     dsn = settings.database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
     connection = await asyncpg.connect(dsn)
     try:
-        return await per_second_async(lambda i: _postgres_transaction(connection, i), seconds)
+        return await per_second_async(
+            lambda i: _postgres_transaction(connection, start + i), seconds
+        )
     finally:
         await connection.close()
 
