@@ -8,6 +8,10 @@ import csv
 import io
 from datetime import UTC, datetime
 
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.engine.default import CACHE_HIT
+
 from gymgate.models import AuditEvent
 from gymgate.runtime import Runtime
 from gymgate.services.audit import AuditFilter, AuditLog
@@ -77,3 +81,37 @@ async def test_the_database_writes_what_the_csv_module_would(runtime: Runtime) -
 
     assert "".join(chunks) == python_csv(events)
     assert len(chunks) == 1 + 4  # the header, then 16 rows in chunks of 5
+
+
+async def test_an_export_compiles_its_chunk_query_once(runtime: Runtime) -> None:
+    """A chunk query built and compiled afresh for every chunk held the event loop ~6 ms a
+    chunk, and the gate's p99 beside a CSV download went from 5 to 20 ms. After the first
+    chunk, every chunk's query comes from the statement cache."""
+    async with runtime.storage.writing() as session:
+        session.add_all(
+            AuditEvent(
+                at=datetime(2027, 1, 14, 8, n, tzinfo=UTC),
+                gate="g",
+                result="allow",
+                pass_id=f"p{n}",
+                token_sha256="0" * 64,
+                mode="online",
+            )
+            for n in range(12)
+        )
+    chunk_queries: list[object] = []
+
+    def note(_c: object, _k: object, statement: str, _p: object, context: object, _m: bool) -> None:
+        if "string_agg" in statement or "group_concat" in statement:
+            chunk_queries.append(getattr(context, "cache_hit", None))
+
+    event.listen(Engine, "before_cursor_execute", note)
+    try:
+        audit = AuditLog(runtime.storage, export_chunk=5)
+        chunks = [chunk async for chunk in audit.export(AuditFilter())]
+    finally:
+        event.remove(Engine, "before_cursor_execute", note)
+
+    assert len(chunks) == 1 + 3  # the header, then 12 rows in chunks of 5
+    assert len(chunk_queries) == 3
+    assert chunk_queries[1:] == [CACHE_HIT, CACHE_HIT]
