@@ -2,7 +2,7 @@
 
 BENCH_SECONDS sets the length of each wrk run (default 10, the issue's minimum) and
 BENCH_INPROC_SECONDS the length of each in-process loop (default 3). Servers compared by a
-ratio take turns instead (benchmarks.gate): BENCH_ROUNDS rounds (default 4) of turns half a
+ratio take turns instead (benchmarks.gate): BENCH_ROUNDS rounds (default 3) of turns half a
 wrk run long, so each is loaded twice the minimum in all. BENCH_ONLY runs a subset
 (see benchmarks.only), e.g. BENCH_ONLY=I.summary, or BENCH_ONLY=B for the bound-pass
 figures alone.
@@ -41,12 +41,12 @@ SECONDS = float(os.environ.get("BENCH_SECONDS", "10"))
 INPROC_SECONDS = float(os.environ.get("BENCH_INPROC_SECONDS", "3"))
 # Servers compared by a ratio take turns (benchmarks.gate): this many rounds of turns of
 # half a wrk run each.
-ROUNDS = int(os.environ.get("BENCH_ROUNDS", "4"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 TURN_SECONDS = SECONDS / 2
 # M1's in-process turns (F2, F3 and M1 each this long, in every round).
 M1_TURN_SECONDS = 1.0
-# P2's paced turns: three rounds (a p99 of a 5 s turn at 100/s rests on its 5 worst scans).
-P2_ROUNDS = min(ROUNDS, 3)
+# P2's paced turns (a p99 of a 5 s turn at 100/s rests on its 5 worst scans).
+P2_ROUNDS = ROUNDS
 # M6 has no target: two rounds keep `make bench` under 15 minutes.
 M6_ROUNDS = min(ROUNDS, 2)
 LAST_JSON = Path(__file__).with_name("last.json")

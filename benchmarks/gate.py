@@ -26,7 +26,7 @@ from testkit.live_server import LiveServer
 
 from benchmarks.loadgen import Load, wrk
 from benchmarks.servers import floor_server, gymgate_server
-from benchmarks.workspace import GATE, Workspace, audit_counts, used_pass_ids
+from benchmarks.workspace import GATE, Workspace, audit_counts, last_audit_id, used_pass_ids
 
 __all__ = [
     "Contender",
@@ -75,7 +75,7 @@ class Contender:
         """One wrk run of `s` seconds, request n carrying token n (wrapping)."""
         bodies = workspace.root / f"{self.name}-{kind}.jsonl"
         bodies.write_bytes(b"\n".join(gate_bodies(tokens)) + b"\n")
-        before = audit_counts(self.database_url)
+        mark = last_audit_id(self.database_url)
         load = wrk(
             self.server.url,
             "/verify",
@@ -84,9 +84,9 @@ class Contender:
             bodies=bodies,
             authorization=f"Bearer {self.secret}",
         )
-        after = audit_counts(self.database_url)
+        written = audit_counts(self.database_url, mark)
         for result in ("allow", "deny"):
-            self.rows[kind, result] += after.get(result, 0) - before.get(result, 0)
+            self.rows[kind, result] += written.get(result, 0)
         return load
 
     def share(self, kind: str) -> float | None:

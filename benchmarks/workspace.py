@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import secrets
 import shutil
 import sqlite3
 import time
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 from testkit.databases import PostgresDatabase, sqlite_url
@@ -27,6 +29,7 @@ __all__ = [
     "Workspace",
     "audit_counts",
     "bench_postgres",
+    "last_audit_id",
     "used_pass_ids",
 ]
 
@@ -116,30 +119,38 @@ def bench_postgres() -> PostgresDatabase | None:
     return PostgresDatabase(prefix="gymgate_bench", admin_dsn=POSTGRES_ADMIN_DSN)
 
 
-def audit_counts(database_url: str) -> dict[str, int]:
-    """Audit rows by result: every authenticated verify writes exactly one."""
-    query = "SELECT result, count(*) FROM audit_events GROUP BY result"
-    return dict(_rows(database_url, query))
+def last_audit_id(database_url: str) -> int:
+    """The newest audit row's id (0 for none): a mark to count a run's rows from."""
+    return int(_rows(database_url, "SELECT coalesce(max(id), 0), 0 FROM audit_events")[0][0])
+
+
+def audit_counts(database_url: str, after_id: int = 0) -> dict[str, int]:
+    """Audit rows past `after_id` by result: every authenticated verify writes exactly one.
+    (By id, so counting one turn's rows does not scan a million rows of history.)"""
+    query = "SELECT result, count(*) FROM audit_events WHERE id > $1 GROUP BY result"
+    return {str(result): count for result, count in _rows(database_url, query, after_id)}
 
 
 def used_pass_ids(database_url: str) -> set[str]:
     return {row[0] for row in _rows(database_url, "SELECT pass_id FROM used_passes")}
 
 
-def _rows(database_url: str, query: str) -> list[tuple[str, int]]:
+def _rows(database_url: str, query: str, *params: object) -> list[tuple[Any, int]]:
+    """The rows of `query` (parameters written $1, $2, … as asyncpg takes them)."""
     if database_url.startswith("sqlite"):
         path = database_url.split(":///", 1)[1]
         connection = sqlite3.connect(path)
         try:
-            return [tuple(row) for row in connection.execute(query)]
+            sqlite_query = re.sub(r"\$\d+", "?", query)
+            return [tuple(row) for row in connection.execute(sqlite_query, params)]
         finally:
             connection.close()
 
-    async def fetch() -> list[tuple[str, int]]:
+    async def fetch() -> list[tuple[Any, int]]:
         dsn = database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
         connection = await asyncpg.connect(dsn)
         try:
-            return [tuple(row) for row in await connection.fetch(query)]
+            return [tuple(row) for row in await connection.fetch(query, *params)]
         finally:
             await connection.close()
 
