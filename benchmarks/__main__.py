@@ -520,8 +520,13 @@ def main() -> None:
                     with _fresh_database(workspace, backend) as fresh_url:
                         rss.append(history_figures(report, workspace, backend, url, fresh_url))
                 if kinds:
-                    step(f"P3 gate at 100 req/s beside {', '.join(kinds)} floods on {backend}")
-                    isolation_figures(report, backend, isolation(workspace, url, SECONDS, kinds))
+                    step(
+                        f"P3 gate at 100 req/s idle, then beside {', '.join(kinds)} floods "
+                        f"on {backend}, {ROUNDS} rounds of {TURN_SECONDS:g} s turns"
+                    )
+                    isolation_figures(
+                        report, backend, isolation(workspace, url, TURN_SECONDS, ROUNDS, kinds)
+                    )
             if rss:
                 step("M5 server memory")
                 report.add(

@@ -93,8 +93,10 @@ class Flood:
 
 @dataclass
 class Isolation:
-    idle: Paced
-    floods: dict[str, Flood] = field(default_factory=dict)
+    """Round by round: the gate's idle run, then its run beside each flood."""
+
+    idle: list[Paced] = field(default_factory=list)
+    floods: dict[str, list[Flood]] = field(default_factory=dict)
 
 
 def _flood_shapes(
@@ -149,29 +151,39 @@ def _flooding(
 
 
 def isolation(
-    workspace: Workspace, database_url: str, seconds: float, kinds: Sequence[str] = FLOOD_KINDS
+    workspace: Workspace,
+    database_url: str,
+    seconds: float,
+    rounds: int,
+    kinds: Sequence[str] = FLOOD_KINDS,
 ) -> Isolation:
     """Gate p99 at GATE_RATE alone, then beside each flood of `kinds`, on one server and
-    database."""
+    database, in `rounds` rounds of `seconds` turns: each flood's ratio compares it with
+    the idle turn of its own round, moments apart (one idle run for the whole step let a
+    single slow moment skew every flood's ratio)."""
     secret = workspace.add_gate(database_url, name="isolation")
+    found = Isolation()
     with gymgate_server(workspace.root, workspace.server_env(database_url)) as server:
         shapes = _flood_shapes(workspace, server)
         _pace(server, secret, gate_bodies(workspace.new_tokens(200)), GATE_RATE, 2)  # warm-up
         fresh = workspace.new_tokens
-        idle = gate_bodies(fresh(int(GATE_RATE * seconds) + 1))
-        found = Isolation(_pace(server, secret, idle, GATE_RATE, seconds))
+        present = []
         for kind in kinds:
-            method, path, bodies, authorization = shapes[kind]
+            method, path, _, authorization = shapes[kind]
             probe = httpx.request(
                 method, server.url + path, headers={"Authorization": authorization}, timeout=60
             )
             if probe.status_code == 404:
-                found.floods[kind] = Flood(found.idle, None)
-                continue
-            shape = (method, path, bodies, authorization)
-            with _flooding(server, shape, seconds + 2) as loads:
-                bodies_now = gate_bodies(fresh(GATE_RATE * (int(seconds) + 2)))
-                _pace(server, secret, bodies_now[: GATE_RATE // 2], GATE_RATE, 0.5)  # ramp-up
-                gate = _pace(server, secret, bodies_now[GATE_RATE // 2 :], GATE_RATE, seconds)
-            found.floods[kind] = Flood(gate, loads[0] if loads else None)
+                found.floods[kind] = []
+            else:
+                present.append(kind)
+        for _ in range(rounds):
+            idle = gate_bodies(fresh(int(GATE_RATE * seconds) + 1))
+            found.idle.append(_pace(server, secret, idle, GATE_RATE, seconds))
+            for kind in present:
+                with _flooding(server, shapes[kind], seconds + 2) as loads:
+                    bodies_now = gate_bodies(fresh(GATE_RATE * (int(seconds) + 2)))
+                    _pace(server, secret, bodies_now[: GATE_RATE // 2], GATE_RATE, 0.5)  # ramp
+                    gate = _pace(server, secret, bodies_now[GATE_RATE // 2 :], GATE_RATE, seconds)
+                found.floods.setdefault(kind, []).append(Flood(gate, loads[0] if loads else None))
     return found
