@@ -18,13 +18,14 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 
 from testkit.databases import PostgresDatabase
 
 from benchmarks.bound import measure as measure_bound
 from benchmarks.floors import ed25519_verifies, pyjwt_decodes, write_transactions
-from benchmarks.gate import Contender, Entry, lineup, median_ratio, pooled, take_turns
+from benchmarks.gate import Contender, Entry, lineup, pooled, rotated, take_turns
 from benchmarks.isolation_report import isolation_figures, rate_figures
 from benchmarks.issuance import load_issuance
 from benchmarks.latency import FLOOD_KINDS, isolation, rate_latencies
@@ -173,33 +174,23 @@ def pipeline(
     for backend, f3_url in backends.items():
         step(f"M1 in-process verify pipeline on {backend}, {ROUNDS} rounds of F2, F3, M1 turns")
         m1s: list[float] = []
-        ratios: list[float] = []
+        floors: list[float] = []
         for n in range(ROUNDS):
             mine = tokens[n * share_per_round : (n + 1) * share_per_round]
+            f3_run = write_transactions(
+                workspace.settings(f3_url), M1_TURN_SECONDS, start=(n + 1) * 10_000_000
+            )
+            m1_run = verify_pipeline(workspace.settings(fresh[backend]), mine, M1_TURN_SECONDS)
             turns: dict[str, Callable[[], float]] = {
-                "f2": lambda: pyjwt_decodes(token, public_key, M1_TURN_SECONDS),
-                "f3": lambda: asyncio.run(
-                    write_transactions(
-                        workspace.settings(f3_url),  # noqa: B023 - called in this iteration
-                        M1_TURN_SECONDS,
-                        start=(n + 1) * 10_000_000,  # noqa: B023
-                    )
-                ),
-                "m1": lambda: asyncio.run(
-                    verify_pipeline(
-                        workspace.settings(fresh[backend]),  # noqa: B023
-                        mine,  # noqa: B023
-                        M1_TURN_SECONDS,
-                    )
-                ),
+                "f2": partial(pyjwt_decodes, token, public_key, M1_TURN_SECONDS),
+                "f3": partial(asyncio.run, f3_run),
+                "m1": partial(asyncio.run, m1_run),
             }
             # The order rotates: whatever a turn leaves behind (Postgres flushing F3's
             # writes) falls on each of the three in turn.
-            order = [*turns][n % 3 :] + [*turns][: n % 3]
-            found = {name: turns[name]() for name in order}
-            f2, f3, m1 = found["f2"], found["f3"], found["m1"]
-            m1s.append(m1)
-            ratios.append(m1 * (1 / f2 + 1 / f3))
+            found = {name: turns[name]() for name in rotated(list(turns), n)}
+            m1s.append(found["m1"])
+            floors.append(1 / (1 / found["f2"] + 1 / found["f3"]))
         report.add(
             Figure(
                 f"M1.{backend}",
@@ -208,12 +199,11 @@ def pipeline(
                 "/s",
             )
         )
-        report.notes.append(f"M1.{backend}.ratio by round: " + " ".join(f"{r:.2f}" for r in ratios))
         report.add(
             Figure.floor(
                 f"M1.{backend}.ratio",
                 "  ratio to 1/(1/F2+1/F3) (median of rounds)",
-                statistics.median(ratios),
+                report.rounds(f"M1.{backend}.ratio", m1s, floors),
                 0.8,
             )
         )
@@ -277,7 +267,9 @@ def _gate_figures(
                     "ms",
                 )
             )
-            growth = _rounds(report, f"{name}.p99_vs_M2", loads, base_loads, _p99)
+            growth = report.rounds(
+                f"{name}.p99_vs_M2", [x.p99_ms for x in loads], [x.p99_ms for x in base_loads]
+            )
             report.add(
                 Figure.ceiling(
                     f"{name}.p99_vs_M2", "  p99 / fresh p99 (median of rounds)", growth, 1.15
@@ -299,25 +291,8 @@ def _gate_figures(
             report.notes.append(f"{name}: {errors} wrk errors or non-2xx answers")
 
 
-def _rps(load: Load) -> float:
-    return load.rps
-
-
-def _p99(load: Load) -> float:
-    return load.p99_ms
-
-
-def _rounds(
-    report: Report,
-    key: str,
-    top: list[Load],
-    bottom: list[Load],
-    measure: Callable[[Load], float],
-) -> float | None:
-    """The median of the rounds' ratios; the rounds themselves go into the notes."""
-    median, rounds = median_ratio(top, bottom, measure)
-    report.notes.append(f"{key} by round: " + " ".join(f"{r:.2f}" for r in rounds))
-    return median
+def _rates(loads: list[Load]) -> list[float]:
+    return [load.rps for load in loads]
 
 
 def gate_lineup(
@@ -353,7 +328,7 @@ def gate_lineup(
     if "f5" in by_name:
         f5 = by_name["f5"].allows
         _load_figures(report, "F5", "essential-work /verify floor", pooled(f5))
-        p1 = _rounds(report, "P1.ratio", sqlite.allows, f5, _rps)
+        p1 = report.rounds("P1.ratio", _rates(sqlite.allows), _rates(f5))
         report.add(
             Figure.floor("P1.ratio", "M2 sqlite / F5 requests/s (median of rounds)", p1, 0.85)
         )
@@ -362,7 +337,7 @@ def gate_lineup(
         report.add(
             Figure("T.rps", "/verify sqlite allows, throttling on: requests/s", pooled(t).rps, "/s")
         )
-        kept = _rounds(report, "T.rps / M2.sqlite.allow.rps", t, sqlite.allows, _rps)
+        kept = report.rounds("T.rps / M2.sqlite.allow.rps", _rates(t), _rates(sqlite.allows))
         cost = None if kept is None else 1 - kept
         report.add(
             Figure.ceiling(
@@ -370,7 +345,7 @@ def gate_lineup(
             )
         )
     if "postgres" in m2:
-        p6 = _rounds(report, "P6.ratio", m2["postgres"].allows, sqlite.allows, _rps)
+        p6 = report.rounds("P6.ratio", _rates(m2["postgres"].allows), _rates(sqlite.allows))
         report.add(
             Figure.floor("P6.ratio", "M2 postgres / M2 sqlite allows/s (median of rounds)", p6, 0.8)
         )
@@ -408,7 +383,7 @@ def two_workers(report: Report, workspace: Workspace) -> None:
         Figure(
             "M6.ratio",
             "  2 workers / 1 worker (median of rounds)",
-            _rounds(report, "M6.ratio", two.allows, one.allows, _rps),
+            report.rounds("M6.ratio", _rates(two.allows), _rates(one.allows)),
             "x",
         )
     )

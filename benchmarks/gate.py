@@ -19,8 +19,9 @@ import contextlib
 import json
 import statistics
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from testkit.live_server import LiveServer
 
@@ -33,10 +34,12 @@ __all__ = [
     "Entry",
     "gate_bodies",
     "lineup",
-    "median_ratio",
     "pooled",
+    "rotated",
     "take_turns",
 ]
+
+T = TypeVar("T")
 
 WARMUP_SECONDS = 2
 WARMUP_TOKENS = 20_000
@@ -130,15 +133,15 @@ def take_turns(
         warm = contender.load(workspace, workspace.tokens(WARMUP_TOKENS), WARMUP_SECONDS, "warm")
         contender.rate = warm.rps
     for n in range(rounds):
-        for contender in _rotated(contenders, n):
+        for contender in rotated(contenders, n):
             tokens = workspace.new_tokens(int(contender.rate * seconds * HEADROOM) + 2000)
             load = contender.load(workspace, tokens, seconds, "allow")
             contender.allows.append(load)
             contender.sent.extend(tokens)
             contender.rate = load.rps
     replays = {c.name: _admitted(c) for c in denies}
-    for n in range(rounds if denies else 0):
-        for contender in _rotated(denies, n):
+    for n in range(rounds):
+        for contender in rotated(denies, n):
             contender.denies.append(
                 contender.load(workspace, replays[contender.name], seconds, "deny")
             )
@@ -156,24 +159,16 @@ def pooled(loads: Sequence[Load]) -> Load:
     )
 
 
-def median_ratio(
-    top: Sequence[Load], bottom: Sequence[Load], measure: Callable[[Load], float]
-) -> tuple[float | None, list[float]]:
-    """The median over rounds of measure(top) / measure(bottom), and each round's ratio."""
-    rounds = [measure(a) / measure(b) for a, b in zip(top, bottom, strict=True) if measure(b)]
-    return (statistics.median(rounds) if rounds else None), rounds
-
-
 def gate_bodies(tokens: list[tuple[str, str]]) -> list[bytes]:
     """/verify request bodies, one per (pass_id, token)."""
     return [json.dumps({"token": token, "gate": GATE}).encode() for _, token in tokens]
 
 
-def _rotated(contenders: Sequence[Contender], n: int) -> list[Contender]:
-    """Round n's order: each contender goes first in its turn, so none always follows the
-    same one."""
-    shift = n % len(contenders) if contenders else 0
-    return [*contenders[shift:], *contenders[:shift]]
+def rotated(items: Sequence[T], n: int) -> list[T]:
+    """Round n's order: each item goes first in its turn, so none always follows the same
+    one."""
+    shift = n % len(items) if items else 0
+    return [*items[shift:], *items[:shift]]
 
 
 def _admitted(contender: Contender) -> list[tuple[str, str]]:

@@ -26,9 +26,7 @@ def rate_figures(
         report.add(
             Figure(f"L.floor_p99.{rate}", f"  F5 paced at {rate}/s: p99", median(floor_p99s), "ms")
         )
-        ratios = [a / b for a, b in zip(p99s, floor_p99s, strict=True) if b]
-        report.notes.append(f"L.p99_ratio.{rate} by round: " + " ".join(f"{r:.2f}" for r in ratios))
-        share = median(ratios) if ratios else None
+        share = report.rounds(f"L.p99_ratio.{rate}", p99s, floor_p99s)
         report.add(
             Figure.ceiling(
                 f"L.p99_ratio.{rate}", "  p99 ratio to F5 (median of rounds)", share, P2_TARGET
@@ -83,15 +81,12 @@ def isolation_figures(report: Report, backend: str, run: Isolation) -> None:
         report.add(
             Figure(f"{prefix}.{kind}.p99", f"  gate p99 beside {kind} flood", median(p99s), "ms")
         )
-        ratios = [a / b for a, b in zip(p99s, idle, strict=True) if b]
-        report.notes.append(
-            f"{prefix}.{kind}.p99_ratio by round: " + " ".join(f"{r:.2f}" for r in ratios)
-        )
+        share = report.rounds(f"{prefix}.{kind}.p99_ratio", p99s, idle)
         report.add(
             Figure.ceiling(
                 f"{prefix}.{kind}.p99_ratio",
                 "    ratio to idle p99 (median of rounds)",
-                median(ratios) if ratios else None,
+                share,
                 P3_TARGET,
             )
         )

@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 from testkit.live_server import LiveServer
 
-from benchmarks.gate import gate_bodies
+from benchmarks.gate import gate_bodies, rotated
 from benchmarks.loadgen import Load, wrk
 from benchmarks.paced import Paced, paced_load
 from benchmarks.servers import floor_server, gymgate_server
@@ -73,13 +73,11 @@ def rate_latencies(
         servers = [(gymgate, ours_secret, ours), (essential, floor_secret, floor)]
         for server, secret, _ in servers:
             _pace(server, secret, gate_bodies(workspace.new_tokens(200)), 100, 2)  # warm-up
-        turn = 0
-        for _ in range(rounds):
-            for rate in RATES:
-                for server, secret, found in servers[:: 1 if turn % 2 == 0 else -1]:
-                    bodies = gate_bodies(workspace.new_tokens(int(rate * seconds) + 1))
-                    found[rate].append(_pace(server, secret, bodies, rate, seconds))
-                turn += 1
+        for turn in range(rounds * len(RATES)):
+            rate = RATES[turn % len(RATES)]
+            for server, secret, found in rotated(servers, turn):
+                bodies = gate_bodies(workspace.new_tokens(int(rate * seconds) + 1))
+                found[rate].append(_pace(server, secret, bodies, rate, seconds))
     return ours, floor
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import platform
+import statistics
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,6 +82,13 @@ class Report:
     def add(self, figure: Figure) -> Figure:
         self.figures.append(figure)
         return figure
+
+    def rounds(self, key: str, tops: Sequence[float], bottoms: Sequence[float]) -> float | None:
+        """The median over rounds of top / bottom (None if no round has a bottom); each
+        round's ratio goes into the notes, so the spread is in plain sight."""
+        ratios = [top / bottom for top, bottom in zip(tops, bottoms, strict=True) if bottom]
+        self.notes.append(f"{key} by round: " + " ".join(f"{r:.2f}" for r in ratios))
+        return statistics.median(ratios) if ratios else None
 
     def value(self, key: str) -> float | None:
         return next((f.value for f in self.figures if f.key == key), None)

@@ -121,7 +121,7 @@ def bench_postgres() -> PostgresDatabase | None:
 
 def last_audit_id(database_url: str) -> int:
     """The newest audit row's id (0 for none): a mark to count a run's rows from."""
-    return int(_rows(database_url, "SELECT coalesce(max(id), 0), 0 FROM audit_events")[0][0])
+    return int(_rows(database_url, "SELECT coalesce(max(id), 0) FROM audit_events")[0][0])
 
 
 def audit_counts(database_url: str, after_id: int = 0) -> dict[str, int]:
@@ -135,7 +135,7 @@ def used_pass_ids(database_url: str) -> set[str]:
     return {row[0] for row in _rows(database_url, "SELECT pass_id FROM used_passes")}
 
 
-def _rows(database_url: str, query: str, *params: object) -> list[tuple[Any, int]]:
+def _rows(database_url: str, query: str, *params: object) -> list[tuple[Any, ...]]:
     """The rows of `query` (parameters written $1, $2, … as asyncpg takes them)."""
     if database_url.startswith("sqlite"):
         path = database_url.split(":///", 1)[1]
@@ -146,7 +146,7 @@ def _rows(database_url: str, query: str, *params: object) -> list[tuple[Any, int
         finally:
             connection.close()
 
-    async def fetch() -> list[tuple[Any, int]]:
+    async def fetch() -> list[tuple[Any, ...]]:
         dsn = database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
         connection = await asyncpg.connect(dsn)
         try:
