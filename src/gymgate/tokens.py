@@ -204,10 +204,14 @@ def _parse_header(token: Any) -> dict[str, Any]:
     # cost per scan that grows with the token (a bound pass's cnf makes it longer).
     if not all(_canonical_base64url(segment) for segment in token.split(".")):
         raise TokenRejected("malformed", "a token segment is not canonical base64url")
+    # Read strictly, and only here: the header picks the key (kid), so a duplicate name must
+    # not let two verifiers pick two keys; the signed bytes are these same bytes.
     try:
-        header = json.loads(base64url_decode(token.partition(".")[0]))
+        header = _strict_json(base64url_decode(token.partition(".")[0]))
     except (ValueError, RecursionError):
-        raise TokenRejected("malformed", "the token header is unreadable") from None
+        raise TokenRejected(
+            "malformed", "the token header is unreadable (or has duplicate names)"
+        ) from None
     if not isinstance(header, dict) or not isinstance(header.get("kid", ""), str):
         raise TokenRejected("malformed", "the token header is not a JWS header")
     if _FORBIDDEN_HEADERS & header.keys():
@@ -234,10 +238,10 @@ def _verified_payload(token: str, key: Any) -> dict[str, Any]:
         raise TokenRejected("malformed", "the token payload is unreadable") from None
     if not verified:
         raise TokenRejected("bad_signature", "the signature does not match")
-    header_segment, _, payload_segment = signing_input.partition(".")
-    payload = base64url_decode(payload_segment)
-    _strict_json(base64url_decode(header_segment))
-    claims = _strict_json(payload)
+    try:
+        claims = _strict_json(base64url_decode(signing_input.partition(".")[2]))
+    except ValueError:
+        raise TokenRejected("malformed", "the token has duplicate or non-JSON fields") from None
     if not isinstance(claims, dict):
         raise TokenRejected("malformed", "the token payload is not an object")
     return claims
@@ -257,10 +261,7 @@ def _not_json(constant: str) -> Any:
 def _strict_json(data: bytes) -> Any:
     """Signed JSON read strictly: parsers disagree on duplicate names (first or last wins?)
     and on NaN/Infinity, so one signed text could name two passes to two verifiers."""
-    try:
-        return json.loads(data, object_pairs_hook=_unique_names, parse_constant=_not_json)
-    except ValueError:
-        raise TokenRejected("malformed", "the token has duplicate or non-JSON fields") from None
+    return json.loads(data, object_pairs_hook=_unique_names, parse_constant=_not_json)
 
 
 def _timestamp(claims: dict[str, Any], name: str) -> int:

@@ -303,6 +303,21 @@ async def test_a_gate_not_heard_from_for_minutes_is_not_online(
     assert [(g["name"], g["online"]) for g in gates] == [("front-door", False)]
 
 
+async def test_a_gate_that_only_scans_is_seen_at_its_last_scan(
+    client: Client, gate_secret: str, clock: FrozenClock
+) -> None:
+    """A turnstile that never syncs is still shown as heard from, at its latest scan."""
+    await scan(client, gate_secret, (await new_pass(client))["token"])
+    clock.advance(90)
+    await scan(client, gate_secret, (await new_pass(client))["token"])
+
+    gates = (await client.get("/gates", headers=admin_headers())).json()["items"]
+
+    assert [(g["last_seen_at"], g["last_sync_at"], g["online"]) for g in gates] == [
+        (to_iso(START + 90), None, True)
+    ]
+
+
 async def test_an_id_sent_twice_in_one_upload_is_recorded_once(
     client: Client, gate_secret: str
 ) -> None:

@@ -26,9 +26,7 @@ import hashlib
 import logging
 import secrets
 from collections import Counter, OrderedDict
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Mapping
 
 from litestar.datastructures import State
 from litestar.exceptions import TooManyRequestsException
@@ -43,13 +41,30 @@ WINDOW_SECONDS = 60.0
 _STATE_KEY = "auth_throttle"
 
 
-@dataclass
 class Attempt:
-    """One credential presented from one address; the caller sets `worked` once checked."""
+    """One credential presented from one address; the caller sets `worked` once checked.
 
-    address: str
-    fingerprint: bytes
-    worked: bool = False
+    Used as `with throttle.attempt(address, credential) as attempt:`. A class rather than a
+    generator-based context manager: it is entered on every /verify, and a generator's
+    setup and teardown cost more than the throttle's own bookkeeping.
+    """
+
+    __slots__ = ("_proven", "_throttle", "address", "fingerprint", "worked")
+
+    def __init__(
+        self, throttle: AuthThrottle, address: str, fingerprint: bytes, proven: bool
+    ) -> None:
+        self.address = address
+        self.fingerprint = fingerprint
+        self.worked = False
+        self._throttle = throttle
+        self._proven = proven
+
+    def __enter__(self) -> Attempt:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        self._throttle._finish(self, self._proven, checked=kind is None)
 
 
 class AuthThrottle:
@@ -73,29 +88,32 @@ class AuthThrottle:
     def credentials_held(self) -> int:
         return len(self._proven)
 
-    @contextmanager
-    def attempt(self, address: str, credential: str) -> Iterator[Attempt]:
+    def attempt(self, address: str, credential: str) -> Attempt:
         """Around checking `credential`: 429 first if `address` is throttled and the
         credential is not proven; afterwards a failure is counted, or the credential proven.
         If the check raises, nothing is counted."""
-        attempt = Attempt(address, self._fingerprint(credential))
-        if attempt.fingerprint in self._proven:
-            yield attempt
-            if attempt.worked:
+        fingerprint = self._fingerprint(credential)
+        proven = fingerprint in self._proven
+        attempt = Attempt(self, address, fingerprint, proven)
+        if not proven:
+            self._refuse_if_throttled(attempt)
+            checking = self._checking.setdefault(address, Counter())
+            checking[fingerprint] += 1
+        return attempt
+
+    def _finish(self, attempt: Attempt, proven: bool, *, checked: bool) -> None:
+        if proven:
+            if checked and attempt.worked:
                 self._proven.move_to_end(attempt.fingerprint)
             return
-        self._refuse_if_throttled(attempt)
-        checking = self._checking.setdefault(address, Counter())
-        checking[attempt.fingerprint] += 1
-        try:
-            yield attempt
-        finally:
-            checking[attempt.fingerprint] -= 1
-            if checking[attempt.fingerprint] == 0:
-                del checking[attempt.fingerprint]
-            if not checking:
-                del self._checking[address]
-        self._record(attempt)
+        checking = self._checking[attempt.address]
+        checking[attempt.fingerprint] -= 1
+        if checking[attempt.fingerprint] == 0:
+            del checking[attempt.fingerprint]
+        if not checking:
+            del self._checking[attempt.address]
+        if checked:
+            self._record(attempt)
 
     def _refuse_if_throttled(self, attempt: Attempt) -> None:
         now = self._clock.now()

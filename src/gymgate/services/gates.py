@@ -77,7 +77,8 @@ class Gates:
         self._loaded_at = float("-inf")
         self._reload_lock = asyncio.Lock()
         self._background_reload: asyncio.Task[None] | None = None
-        self._seen: dict[str, datetime] = {}  # gate → last authenticated call, not yet stored
+        # gate → its last authenticated call, not yet stored (epoch seconds: cheap per scan)
+        self._seen: dict[str, float] = {}
 
     async def add(self, name: str) -> str:
         """Create a gate and return its secret; only its digest is stored, so show it once."""
@@ -152,7 +153,7 @@ class Gates:
             await self._refresh_if_older(self._miss_refresh)
             name = self._match(digest)
         if name is not None:
-            self._seen[name] = self._now()
+            self._seen[name] = self._clock.now()
         return name
 
     def was_revoked(self, secret: str) -> bool:
@@ -206,7 +207,9 @@ class Gates:
 
         def store(connection: Connection) -> None:
             for name, at in seen.items():
-                connection.execute(update(Gate).where(Gate.name == name).values(last_seen_at=at))
+                connection.execute(
+                    update(Gate).where(Gate.name == name).values(last_seen_at=to_datetime(at))
+                )
 
         # Only a freshness hint for the operator page: never fail a scan for it. In one step
         # on SQLite's writer: the write lock is never held across an await of this loop.

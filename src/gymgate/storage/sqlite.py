@@ -37,22 +37,22 @@ T = TypeVar("T")
 # per-statement work cost more than SQLite's. Timestamps are stored the way UtcDateTime
 # stores them (naive UTC, SQLAlchemy's SQLite text format), so the ORM reads these rows like
 # any other.
+# Who was let in, for the gate's screen, comes back from the insert itself (a primary-key
+# lookup in RETURNING): an allow costs no further statement.
 _ADMIT = (
-    "INSERT INTO used_passes (pass_id, state, at, gate, expires_at) VALUES (?, 'used', ?, ?, ?) "
-    "ON CONFLICT (pass_id) DO NOTHING RETURNING pass_id"
+    "INSERT INTO used_passes (pass_id, state, at, gate, expires_at) "
+    "VALUES (?1, 'used', ?2, ?3, ?4) "
+    "ON CONFLICT (pass_id) DO NOTHING RETURNING (SELECT name FROM users WHERE id = ?5)"
 )
 # A bound pass is admitted only while it is on the phone that signed the code: one statement,
 # so the allow path costs no extra round (a miss is told apart below, by _EARLIER).
 _ADMIT_BOUND = (
     "INSERT INTO used_passes (pass_id, state, at, gate, expires_at) "
     "SELECT ?1, 'used', ?2, ?3, ?4 WHERE NOT EXISTS "
-    "(SELECT 1 FROM pass_bindings WHERE pass_id = ?1 AND jkt <> ?5) "
-    "ON CONFLICT (pass_id) DO NOTHING RETURNING pass_id"
+    "(SELECT 1 FROM pass_bindings WHERE pass_id = ?1 AND jkt <> ?6) "
+    "ON CONFLICT (pass_id) DO NOTHING RETURNING (SELECT name FROM users WHERE id = ?5)"
 )
 _EARLIER = "SELECT state, at, gate FROM used_passes WHERE pass_id = ?"
-# Who was let in, for the gate's screen: read in the same transaction (a primary-key lookup),
-# so an allow costs no second trip to the database.
-_HOLDER = "SELECT name FROM users WHERE id = ?"
 _AUDIT = (
     "INSERT INTO audit_events (at, gate, result, reason, pass_id, user_id, kid, token_sha256) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
@@ -152,14 +152,14 @@ def _record(scan: Scan, sqlite: sqlite3.Connection) -> Decision:
 
 
 def _admit_once(sqlite: sqlite3.Connection, claims: PassClaims, gate: str, stamp: str) -> Decision:
-    row = (claims.pass_id, stamp, gate, claims.expires_at)
+    row = (claims.pass_id, stamp, gate, claims.expires_at, claims.user_id)
     if claims.jkt is None:
         admitted = sqlite.execute(_ADMIT, row)
     else:
         admitted = sqlite.execute(_ADMIT_BOUND, (*row, claims.jkt))
-    if admitted.fetchone() is not None:
-        member = sqlite.execute(_HOLDER, (claims.user_id,)).fetchone()
-        return Decision("allow", claims=claims, holder=first_name(member[0] if member else None))
+    holder = admitted.fetchone()
+    if holder is not None:
+        return Decision("allow", claims=claims, holder=first_name(holder[0]))
     earlier = sqlite.execute(_EARLIER, (claims.pass_id,)).fetchone()
     if earlier is None:  # not used, so the bound check stopped it: the pass moved away
         return Decision("deny", "revoked", claims)
