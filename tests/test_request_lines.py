@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
+from datetime import datetime
 
 import pytest
 import structlog
@@ -70,3 +72,16 @@ def test_off_the_loop_a_line_is_written_at_once_and_below_its_level_not_at_all(
     request_lines.write_line(gate_log, "verify", {"result": "allow"})
     request_lines.flush()
     assert capfd.readouterr().err == ""
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [1_764_626_400.0, 1_764_626_400.000001, 1_764_626_400.123456, 1_764_626_459.999999],
+)
+def test_a_line_is_stamped_as_isoformat_would_to_the_microsecond(moment: float) -> None:
+    stamped = request_lines.timestamp(moment)
+    earlier_second = request_lines.timestamp(moment - 1)  # the cached second moves on
+
+    for text, at in ((stamped, moment), (earlier_second, moment - 1)):
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00", text), text
+        assert abs(datetime.fromisoformat(text).timestamp() - at) < 2e-6

@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import MutableMapping
-from datetime import UTC, datetime
 from typing import Any
 
 import structlog
@@ -28,7 +27,7 @@ from litestar.plugins.structlog import StructlogConfig, StructlogPlugin
 from structlog.typing import Processor
 
 from gymgate import request_lines
-from gymgate.request_lines import access_fields
+from gymgate.request_lines import access_fields, timestamp
 
 __all__ = [
     "FlatJsonFormatter",
@@ -80,7 +79,7 @@ class FlatJsonFormatter(logging.Formatter):
             line.update(getattr(record, "fields", {}))
         line["level"] = record.levelname.lower()
         line["logger"] = record.name
-        line["timestamp"] = datetime.fromtimestamp(record.created, UTC).isoformat()
+        line["timestamp"] = timestamp(record.created)
         return json.dumps(line, default=str)
 
 
