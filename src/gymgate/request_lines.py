@@ -41,8 +41,9 @@ _pending: list[bytes] = []
 # and query strings can hold an email address: the access log keeps neither.
 _ID_IN_PATH = re.compile(r"^/(payments|passes)/(?!by-link(?:$|/)|resend(?:$|/))[^/?]+")
 _scheduled: asyncio.TimerHandle | None = None
-_second = -1  # the second whose date and time of day _second_text holds
-_second_text = ""
+# A second and its date and time of day, replaced as one tuple: lines are also written from
+# logging's threads, and a reader must never pair one second's text with another second.
+_second: tuple[int, str] = (-1, "")
 
 
 def write_line(logger: logging.Logger, event: str, fields: dict[str, Any]) -> None:
@@ -64,12 +65,13 @@ def timestamp(now: float) -> str:
 
     The date and time of day are formatted once per second: formatting the whole moment on
     every line was a third of a line's cost, and each /verify writes two lines."""
-    global _second, _second_text
+    global _second
     second = int(now)
-    if second != _second:
-        _second_text = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
-        _second = second
-    return f"{_second_text}.{int((now - second) * 1_000_000):06d}+00:00"
+    cached, text = _second
+    if second != cached:
+        text = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+        _second = (second, text)
+    return f"{text}.{int((now - second) * 1_000_000):06d}+00:00"
 
 
 def redact_path(path: object) -> str:

@@ -36,9 +36,8 @@ T = TypeVar("T")
 # The check-in is the hot path, so its SQL is written out and run on the driver: SQLAlchemy's
 # per-statement work cost more than SQLite's. Timestamps are stored the way UtcDateTime
 # stores them (naive UTC, SQLAlchemy's SQLite text format), so the ORM reads these rows like
-# any other.
-# Who was let in, for the gate's screen, comes back from the insert itself (a primary-key
-# lookup in RETURNING): an allow costs no further statement.
+# any other. Who was let in, for the gate's screen, comes back from the insert itself (a
+# primary-key lookup in RETURNING): an allow costs no further statement.
 _ADMIT = (
     "INSERT INTO used_passes (pass_id, state, at, gate, expires_at) "
     "VALUES (?1, 'used', ?2, ?3, ?4) "
