@@ -59,8 +59,14 @@ M2_P99_TARGET_MS = {"sqlite": 5.0}
 RATE_LIMIT_ON = 100_000_000
 
 
+_STARTED = time.monotonic()
+
+
 def step(message: str) -> None:
-    print(f"bench: {message}", file=sys.stderr, flush=True)
+    """A progress line, with the minutes and seconds since the bench began: where the
+    fifteen minutes go."""
+    minutes, seconds = divmod(int(time.monotonic() - _STARTED), 60)
+    print(f"bench: [{minutes:2d}:{seconds:02d}] {message}", file=sys.stderr, flush=True)
 
 
 def floors(report: Report, workspace: Workspace, backends: dict[str, str]) -> None:
