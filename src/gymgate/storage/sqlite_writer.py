@@ -43,6 +43,12 @@ RESTART_WAL_PAGES = 10_000
 # How long a RESTART may wait for readers of older snapshots, holding new writers off.
 RESTART_WAIT_SECONDS = 0.02
 _INLINE_LEVELS = ("OFF", "NORMAL")
+# A writer that finds the lock taken retries after 0.5 ms, doubling up to this. The usual
+# holder is our own RESTART checkpoint, 2 to 12 ms (longer on a big database): with a
+# 10 ms cap the retries overshot its end by up to 7 ms, a stall added to every scan
+# waiting behind it. A failed BEGIN IMMEDIATE costs microseconds, so retrying each
+# millisecond is cheap.
+RETRY_MAX_DELAY_SECONDS = 0.001
 
 
 class SqliteWriter:
@@ -89,7 +95,7 @@ class SqliteWriter:
                 if not _is_busy(error) or time.monotonic() >= deadline:
                     raise
                 await asyncio.sleep(delay)  # someone else writes: let them finish
-                delay = min(delay * 2, 0.01)
+                delay = min(delay * 2, RETRY_MAX_DELAY_SECONDS)
                 continue
             self._after_commit()
             return result
