@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from statistics import median
-
 from benchmarks.latency import GATE_RATE, Isolation
 from benchmarks.paced import Paced
-from benchmarks.report import Figure, Report
+from benchmarks.report import Figure, Report, median_of
 
 __all__ = ["isolation_figures", "rate_figures"]
 
@@ -20,11 +18,15 @@ def rate_figures(
     """L.*: gymgate's p99 over F5's at the same fixed rate (P2), the median of the rounds'
     ratios; each p99 shown is the median of its rounds."""
     for rate, rounds in ours.items():
-        p99s = [paced.p99_ms or 0.0 for paced in rounds]
-        floor_p99s = [paced.p99_ms or 0.0 for paced in floor[rate]]
-        report.add(Figure(f"L.p99.{rate}", f"/verify paced at {rate}/s: p99", median(p99s), "ms"))
+        p99s = [paced.p99_ms for paced in rounds]
+        floor_p99s = [paced.p99_ms for paced in floor[rate]]
         report.add(
-            Figure(f"L.floor_p99.{rate}", f"  F5 paced at {rate}/s: p99", median(floor_p99s), "ms")
+            Figure(f"L.p99.{rate}", f"/verify paced at {rate}/s: p99", median_of(p99s), "ms")
+        )
+        report.add(
+            Figure(
+                f"L.floor_p99.{rate}", f"  F5 paced at {rate}/s: p99", median_of(floor_p99s), "ms"
+            )
         )
         share = report.rounds(f"L.p99_ratio.{rate}", p99s, floor_p99s)
         report.add(
@@ -41,12 +43,12 @@ def isolation_figures(report: Report, backend: str, run: Isolation) -> None:
     """I.*: the gate's p99 at GATE_RATE beside each flood over the idle p99 of the same
     round (P3), the median of the rounds; each p99 shown is the median of its rounds."""
     prefix = "I" if backend == "sqlite" else f"I.{backend}"
-    idle = [paced.p99_ms or 0.0 for paced in run.idle]
+    idle = [paced.p99_ms for paced in run.idle]
     report.add(
         Figure(
             f"{prefix}.idle.p99",
             f"gate at {GATE_RATE}/s, {backend}, idle: p99",
-            median(idle) if idle else None,
+            median_of(idle),
             "ms",
         )
     )
@@ -77,9 +79,9 @@ def isolation_figures(report: Report, backend: str, run: Isolation) -> None:
             report.add(
                 Figure(f"{prefix}.{kind}.flood_rps", f"  {kind} flood: requests/s", rps, "/s")
             )
-        p99s = [flood.gate.p99_ms or 0.0 for flood in floods]
+        p99s = [flood.gate.p99_ms for flood in floods]
         report.add(
-            Figure(f"{prefix}.{kind}.p99", f"  gate p99 beside {kind} flood", median(p99s), "ms")
+            Figure(f"{prefix}.{kind}.p99", f"  gate p99 beside {kind} flood", median_of(p99s), "ms")
         )
         share = report.rounds(f"{prefix}.{kind}.p99_ratio", p99s, idle)
         report.add(

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Figure", "Report", "at_least", "at_most", "machine", "ratio"]
+__all__ = ["Figure", "Report", "at_least", "at_most", "machine", "median_of", "ratio"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,12 +83,16 @@ class Report:
         self.figures.append(figure)
         return figure
 
-    def rounds(self, key: str, tops: Sequence[float], bottoms: Sequence[float]) -> float | None:
-        """The median over rounds of top / bottom (None if no round has a bottom); each
-        round's ratio goes into the notes, so the spread is in plain sight."""
-        ratios = [top / bottom for top, bottom in zip(tops, bottoms, strict=True) if bottom]
-        self.notes.append(f"{key} by round: " + " ".join(f"{r:.2f}" for r in ratios))
-        return statistics.median(ratios) if ratios else None
+    def rounds(
+        self, key: str, tops: Sequence[float | None], bottoms: Sequence[float | None]
+    ) -> float | None:
+        """The median over rounds of top / bottom (see `ratio`; a round missing either side
+        counts for nothing, and None if every round does); each round's ratio goes into the
+        notes, so the spread is in plain sight."""
+        ratios = [ratio(top, bottom) for top, bottom in zip(tops, bottoms, strict=True)]
+        shown = " ".join("n/a" if r is None else f"{r:.2f}" for r in ratios)
+        self.notes.append(f"{key} by round: {shown}")
+        return median_of(ratios)
 
     def value(self, key: str) -> float | None:
         return next((f.value for f in self.figures if f.key == key), None)
@@ -110,6 +114,13 @@ class Report:
             "notes": self.notes,
         }
         return json.dumps(document, separators=(",", ":"))
+
+
+def median_of(values: Sequence[float | None]) -> float | None:
+    """The median of the values present (None if none is): a run that measured nothing is
+    left out, never counted as zero."""
+    present = [value for value in values if value is not None]
+    return statistics.median(present) if present else None
 
 
 def ratio(numerator: float | None, denominator: float | None) -> float | None:
